@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make render`, then `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+TOPOLOGIES := $(wildcard topologies/*.yaml)
+
+.PHONY: render check test bench clean
+
+# Recreate the virtualenv when the dependencies change.
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	touch $@
+
+## Render every topology in topologies/ into out/ (also regenerates the golden trees).
+render: $(INSTALLED)
+	$(BIN)/aksmesh render $(TOPOLOGIES)
+
+## Fail when out/ is not what render would write.
+check: $(INSTALLED)
+	$(BIN)/aksmesh check $(TOPOLOGIES)
+
+## Run the test suite.
+test: $(INSTALLED)
+	$(BIN)/python -m pytest -q
+
+## Time validate, plan, render and check on generated topologies.
+bench: $(INSTALLED)
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,443 @@
+"""Stage 2, check: the schema, then the rules of Azure, AKS and Cilium.
+
+Checks are small pure functions that yield `Finding`s naming a topology path; they never
+compute positions (the `Document` does). Two passes, because planning needs parseable input:
+`check_document` (schema and address syntax) runs on the raw data, `check_plan` (everything
+that needs derived values, or the whole mesh at once) runs on the `Plan`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+from collections.abc import Callable, Iterable, Iterator
+from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
+from typing import Any
+
+from . import facts
+from .diagnostics import Finding
+from .plan import Cluster, Plan
+
+CIDR_KEYS = ("vnetCidr", "nodeSubnetCidr", "podCidr", "serviceCidr")
+ADDRESS_KEYS = ("dnsServiceIP", "clustermeshIP")
+TopologyPath = tuple[str | int, ...]
+
+
+def check_document(data: Any, schema: dict[str, Any]) -> list[Finding]:
+    findings = list(check_schema(data, schema))
+    if not findings:
+        findings = list(check_addresses(data))
+    return findings
+
+
+def check_plan(plan: Plan) -> list[Finding]:
+    return [finding for rule in PLAN_RULES for finding in rule(plan)]
+
+
+# ---------------------------------------------------------------- schema
+
+
+def check_schema(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema)
+    for error in validator.iter_errors(data):
+        yield from _schema_findings(error)
+
+
+def _schema_findings(error: Any) -> Iterator[Finding]:
+    path: TopologyPath = tuple(error.absolute_path)
+    where = dotted(path)
+    kind = error.validator
+    instance = error.instance
+    about = _first_sentence(error.schema.get("description", ""))
+
+    if kind == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        for key in sorted(set(instance) - set(known), key=list(instance).index):
+            yield Finding("AKM101", (*path, key), f"unknown key `{key}`{_in(where)}",
+                          _did_you_mean(key, known) or f"known keys: {', '.join(known)}",
+                          at_key=True)
+    elif kind == "required":
+        for key in error.validator_value:
+            if key not in instance:
+                hint = _first_sentence(error.schema["properties"].get(key, {})
+                                       .get("description", ""))
+                yield Finding("AKM102", path, f"missing required key `{key}`{_in(where)}", hint)
+    elif kind == "type":
+        expected = error.validator_value
+        hint = about
+        if expected == "string" and isinstance(instance, (int, float)):
+            hint = f'quote it: "{instance}"'
+        yield Finding("AKM103", path,
+                      f"{where} must be {_article(expected)}, not {_yaml_type(instance)}", hint)
+    elif kind == "enum":
+        choices = error.validator_value
+        hint = (_did_you_mean(str(instance), [str(c) for c in choices])
+                or "allowed: " + ", ".join(map(str, choices)))
+        yield Finding("AKM104", path, f"{where} must be one of {_listing(choices)}, "
+                      f"not {instance!r}", hint)
+    elif kind in ("pattern", "const", "uniqueItems"):
+        yield Finding("AKM104", path, f"{where}: {_value_problem(kind, instance, error)}", about)
+    else:  # minimum, maximum, minLength, maxLength, minItems, maxItems
+        yield Finding("AKM105", path, f"{where}: {_range_problem(kind, instance, error)}", about)
+
+
+def _value_problem(kind: str, instance: Any, error: Any) -> str:
+    if kind == "pattern":
+        return f"{instance!r} does not match {error.validator_value}"
+    if kind == "uniqueItems":
+        return "items must be unique"
+    return f"must be {error.validator_value!r}"
+
+
+def _range_problem(kind: str, instance: Any, error: Any) -> str:
+    limit = error.validator_value
+    return {
+        "minimum": f"{instance} is below the minimum {limit}",
+        "maximum": f"{instance} is above the maximum {limit}",
+        "minLength": f"{instance!r} is shorter than {limit} characters",
+        "maxLength": f"{instance!r} is longer than {limit} characters",
+        "minItems": f"needs at least {limit} items, has {_len(instance)}",
+        "maxItems": f"allows at most {limit} items, has {_len(instance)}",
+    }.get(kind, error.message)
+
+
+# ---------------------------------------------------------------- addresses (pre-plan)
+
+
+def check_addresses(data: dict[str, Any]) -> Iterator[Finding]:
+    """Every CIDR and address parses, has no host bits, and defaults have room to exist."""
+    for i, cluster in enumerate(data["clusters"]):
+        networks = {}
+        for key in CIDR_KEYS:
+            path = ("clusters", i, key)
+            text = cluster[key]
+            try:
+                networks[key] = ip_network(text)
+            except ValueError:
+                try:
+                    network = ip_network(text, strict=False)
+                except ValueError:
+                    yield Finding("AKM301", path, f"{key} {text!r} is not an IPv4 CIDR",
+                                  "octets are 0..255 and the prefix length 0..32")
+                else:
+                    yield Finding("AKM302", path, f"{key} {text} has host bits set",
+                                  f"did you mean {network}?")
+        for key in ADDRESS_KEYS:
+            if key in cluster:
+                try:
+                    ip_address(cluster[key])
+                except ValueError:
+                    yield Finding("AKM301", ("clusters", i, key),
+                                  f"{key} {cluster[key]!r} is not an IPv4 address",
+                                  "octets are 0..255")
+        subnet = networks.get("nodeSubnetCidr")
+        if subnet and subnet.prefixlen > facts.SUBNET_MAX_PREFIX:
+            yield Finding("AKM304", ("clusters", i, "nodeSubnetCidr"),
+                          f"node subnet {subnet} is smaller than a /{facts.SUBNET_MAX_PREFIX}",
+                          "size it for every node and the ClusterMesh load balancer")
+        service = networks.get("serviceCidr")
+        if service and "dnsServiceIP" not in cluster and \
+                service.num_addresses <= facts.DNS_SERVICE_IP_OFFSET:
+            yield Finding("AKM309", ("clusters", i, "serviceCidr"),
+                          f"serviceCidr {service} has no room for the default dnsServiceIP "
+                          f"(its address number {facts.DNS_SERVICE_IP_OFFSET})",
+                          "widen serviceCidr; a /16 holds 65,536 services")
+
+
+# ---------------------------------------------------------------- names and ids
+
+
+def check_unique_names(plan: Plan) -> Iterator[Finding]:
+    first: dict[str, Cluster] = {}
+    for cluster in plan.clusters:
+        if cluster.name in first:
+            yield Finding("AKM201", _at(cluster, "name"),
+                          f"cluster name `{cluster.name}` is already used by "
+                          f"clusters[{first[cluster.name].index}]",
+                          "give every cluster its own name")
+        first.setdefault(cluster.name, cluster)
+
+
+def check_unique_ids(plan: Plan) -> Iterator[Finding]:
+    first: dict[int, Cluster] = {}
+    for cluster in plan.clusters:
+        if cluster.id in first:
+            used = {c.id for c in plan.clusters}
+            free = next(i for i in range(1, plan.max_connected_clusters + 2) if i not in used)
+            yield Finding("AKM202", _at(cluster, "id"),
+                          f"cluster id {cluster.id} is already used by cluster "
+                          f"`{first[cluster.id].name}`",
+                          f"the lowest free id is {free}; never renumber existing clusters")
+        first.setdefault(cluster.id, cluster)
+
+
+def check_mesh_size(plan: Plan) -> Iterator[Finding]:
+    limit = plan.max_connected_clusters
+    if len(plan.clusters) > limit:
+        yield Finding("AKM206", ("clusters",),
+                      f"{len(plan.clusters)} clusters exceed Cilium's limit of {limit}",
+                      "set cilium.maxConnectedClusters: 511" if limit == 255 else
+                      "split the mesh")
+    for cluster in plan.clusters:
+        if cluster.id > limit:
+            yield Finding("AKM203", _at(cluster, "id"),
+                          f"cluster id {cluster.id} exceeds cilium.maxConnectedClusters ({limit})",
+                          "use an id from 1 to 255, or set cilium.maxConnectedClusters: 511"
+                          if limit == 255 else f"use an id from 1 to {limit}")
+
+
+def check_reserved_names(plan: Plan) -> Iterator[Finding]:
+    for cluster in plan.clusters:
+        if cluster.name == "default":
+            yield Finding("AKM205", _at(cluster, "name"),
+                          "cluster name `default` is reserved by Cilium",
+                          "name the cluster after its region or role")
+
+
+def check_azure_name_lengths(plan: Plan) -> Iterator[Finding]:
+    for cluster in plan.clusters:
+        too_long = [(kind, name, len(name) - facts.MAX_NAME_LENGTH[kind])
+                    for kind, name in cluster.azure_names.items()
+                    if len(name) > facts.MAX_NAME_LENGTH[kind]]
+        if too_long:
+            names = "; ".join(f"{kind} `{name}` by {over}" for kind, name, over in too_long)
+            yield Finding("AKM204", _at(cluster, "name"),
+                          f"Azure names derived from cluster `{cluster.name}` are too long: "
+                          f"{names}",
+                          f"shorten the cluster name or the topology name by "
+                          f"{max(over for _, _, over in too_long)} characters")
+
+
+# ---------------------------------------------------------------- address rules
+
+
+def check_subnet_in_vnet(plan: Plan) -> Iterator[Finding]:
+    for c in plan.clusters:
+        if not c.node_subnet_cidr.subnet_of(c.vnet_cidr):
+            yield Finding("AKM303", _at(c, "nodeSubnetCidr"),
+                          f"node subnet {c.node_subnet_cidr} is not inside vnetCidr {c.vnet_cidr}",
+                          "carve the node subnet out of the VNet's address space")
+
+
+def check_overlaps(plan: Plan) -> Iterator[Finding]:
+    """VNets and pod ranges of the whole mesh are disjoint; service ranges avoid them all.
+
+    A sweep over the ranges sorted by first address: O(n log n), not one test per pair.
+    """
+    routed = sorted(
+        ((net, c, key) for c in plan.clusters
+         for key, net in (("vnetCidr", c.vnet_cidr), ("podCidr", c.pod_cidr))),
+        key=lambda r: (int(r[0].network_address), r[1].index, r[2]),
+    )
+    widest = None  # the range reaching furthest so far
+    for current in routed:
+        if widest is not None and current[0].network_address <= widest[0].broadcast_address:
+            yield _overlap(current, widest)
+        if widest is None or current[0].broadcast_address > widest[0].broadcast_address:
+            widest = current
+
+    starts = [int(r[0].network_address) for r in routed]
+    reach = []  # reach[j]: the furthest last address among routed[0..j]
+    for net, _, _ in routed:
+        reach.append(max(int(net.broadcast_address), reach[-1] if reach else -1))
+    for c in plan.clusters:
+        first, last = int(c.service_cidr.network_address), int(c.service_cidr.broadcast_address)
+        # Only ranges starting at or before the service range's end can overlap it, and
+        # none before the point where nothing reaches its start.
+        j = bisect.bisect_right(starts, last) - 1
+        while j >= 0 and reach[j] >= first:
+            if routed[j][0].overlaps(c.service_cidr):
+                yield _overlap((c.service_cidr, c, "serviceCidr"), routed[j])
+                break
+            j -= 1
+
+
+def _overlap(current: tuple[IPv4Network, Cluster, str], other: tuple[IPv4Network, Cluster, str]
+             ) -> Finding:
+    # Point at whichever of the two comes later in the file: the one just written.
+    later, earlier = sorted((current, other), key=lambda r: (r[1].index, CIDR_KEYS.index(r[2])),
+                            reverse=True)
+    (net, cluster, key), (other_net, other_cluster, other_key) = later, earlier
+    owner = "its own" if other_cluster is cluster else f"cluster `{other_cluster.name}`'s"
+    return Finding("AKM305", _at(cluster, key),
+                   f"{key} {net} of cluster `{cluster.name}` overlaps {owner} "
+                   f"{other_key} {other_net}",
+                   "every VNet and pod range of the mesh needs its own addresses; "
+                   "service ranges must avoid all of them")
+
+
+def check_range_rules(plan: Plan) -> Iterator[Finding]:
+    for c in plan.clusters:
+        ranges = {"vnetCidr": c.vnet_cidr, "nodeSubnetCidr": c.node_subnet_cidr,
+                  "podCidr": c.pod_cidr, "serviceCidr": c.service_cidr}
+        for key, net in ranges.items():
+            forbidden = next((f for f in facts.AKS_FORBIDDEN_RANGES if f.overlaps(net)), None)
+            if forbidden:
+                yield Finding("AKM306", _at(c, key), f"{key} {net} touches {forbidden}, "
+                              "which AKS reserves", "pick a range in 10.0.0.0/8 or "
+                              "192.168.0.0/16 away from the reserved ones")
+            elif key != "nodeSubnetCidr" and not any(net.subnet_of(p)
+                                                     for p in facts.PRIVATE_RANGES):
+                yield Finding("AKM308", _at(c, key), f"{key} {net} is public address space",
+                              "use RFC 1918 space (10.0.0.0/8, 172.16.0.0/12, "
+                              "192.168.0.0/16) or 100.64.0.0/10")
+        if c.service_cidr.prefixlen < facts.SERVICE_CIDR_MIN_PREFIX:
+            yield Finding("AKM307", _at(c, "serviceCidr"),
+                          f"serviceCidr {c.service_cidr} is larger than AKS allows",
+                          f"use a /{facts.SERVICE_CIDR_MIN_PREFIX} or smaller; a /16 holds "
+                          "65,536 services")
+
+
+def check_dns_service_ip(plan: Plan) -> Iterator[Finding]:
+    for c in plan.clusters:
+        ip, net = c.dns_service_ip, c.service_cidr
+        problem = _address_problem(ip, net, reserved={net[0]: "its network address",
+                                                      net[1]: "its first address, taken by "
+                                                      "the kubernetes service"})
+        if problem:
+            yield Finding("AKM309", _at(c, "dnsServiceIP", fallback="serviceCidr"),
+                          f"dnsServiceIP {ip} {problem} of serviceCidr {net}",
+                          f"use {net[facts.DNS_SERVICE_IP_OFFSET]}, or omit dnsServiceIP"
+                          if net.num_addresses > facts.DNS_SERVICE_IP_OFFSET else
+                          "widen serviceCidr")
+
+
+def check_clustermesh_ip(plan: Plan) -> Iterator[Finding]:
+    for c in plan.clusters:
+        ip, net = c.clustermesh_ip, c.node_subnet_cidr
+        reserved = {net[i]: "an address Azure reserves" for i in
+                    range(min(facts.SUBNET_RESERVED_HEAD, net.num_addresses))}
+        reserved[net[-1]] = "the broadcast address Azure reserves"
+        problem = _address_problem(ip, net, reserved)
+        if problem:
+            yield Finding("AKM310", _at(c, "clustermeshIP", fallback="nodeSubnetCidr"),
+                          f"clustermeshIP {ip} {problem} of nodeSubnetCidr {net}",
+                          "set clustermeshIP to a free address of the node subnet, e.g. "
+                          f"{net[-1 - facts.CLUSTERMESH_IP_FROM_END]}"
+                          if net.num_addresses >= 16 else "widen the node subnet to a /28")
+
+
+def _address_problem(ip: IPv4Address, net: IPv4Network, reserved: dict[IPv4Address, str]
+                     ) -> str | None:
+    if ip not in net:
+        return "is outside"
+    if ip in reserved:
+        return f"is {reserved[ip]}"
+    return None
+
+
+# ---------------------------------------------------------------- platform support
+
+
+def check_kubernetes_version(plan: Plan) -> Iterator[Finding]:
+    if plan.kubernetes_version not in facts.AKS_SUPPORTED_MINORS:
+        supported = ", ".join(facts.AKS_SUPPORTED_MINORS)
+        yield Finding("AKM401", ("kubernetesVersion",),
+                      f"Kubernetes {plan.kubernetes_version} is not supported by AKS "
+                      f"(supported as of {facts.AKS_SUPPORT_AS_OF}: {supported})",
+                      f'use "{facts.AKS_SUPPORTED_MINORS[-2]}"')
+
+
+def check_regions(plan: Plan) -> Iterator[Finding]:
+    for c in plan.clusters:
+        if c.region not in facts.AZURE_REGIONS:
+            yield Finding("AKM402", _at(c, "region"), f"unknown Azure region `{c.region}`",
+                          _did_you_mean(c.region, sorted(facts.AZURE_REGIONS))
+                          or "see `az account list-locations -o table`")
+
+
+def check_peering_limit(plan: Plan) -> Iterator[Finding]:
+    peers = len(plan.clusters) - 1
+    if peers > facts.MAX_PEERINGS_PER_VNET:
+        yield Finding("AKM403", ("clusters",),
+                      f"a full mesh of {len(plan.clusters)} VNets needs {peers} peerings per "
+                      f"VNet; Azure allows {facts.MAX_PEERINGS_PER_VNET}",
+                      f"keep the mesh at {facts.MAX_PEERINGS_PER_VNET + 1} clusters or fewer")
+
+
+def check_cilium_version(plan: Plan) -> Iterator[Finding]:
+    minor = ".".join(plan.cilium_version.split(".")[:2])
+    if minor not in facts.CILIUM_SUPPORTED_MINORS:
+        yield Finding("AKM404", ("cilium", "version"),
+                      f"Cilium {plan.cilium_version} is not a version aksmesh renders for",
+                      f'use "{facts.CILIUM_DEFAULT_VERSION}"')
+
+
+PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
+    check_kubernetes_version,
+    check_cilium_version,
+    check_unique_names,
+    check_reserved_names,
+    check_unique_ids,
+    check_mesh_size,
+    check_azure_name_lengths,
+    check_regions,
+    check_peering_limit,
+    check_subnet_in_vnet,
+    check_overlaps,
+    check_range_rules,
+    check_dns_service_ip,
+    check_clustermesh_ip,
+)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _at(cluster: Cluster, key: str, fallback: str | None = None) -> TopologyPath:
+    """Path of a cluster key; a defaulted value points at the key it was derived from."""
+    if fallback and key not in cluster.explicit:
+        key = fallback
+    return ("clusters", cluster.index, key)
+
+
+def dotted(path: TopologyPath) -> str:
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else str(step)
+    return text or "the topology"
+
+
+def _in(where: str) -> str:
+    return "" if where == "the topology" else f" in {where}"
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    by_case = {c.lower(): c for c in candidates}
+    match = by_case.get(word.lower()) or next(
+        iter(difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)), None)
+    return f"did you mean `{match}`?" if match else ""
+
+
+def _first_sentence(text: str) -> str:
+    return text.split(". ")[0].rstrip(".") + "." if text else ""
+
+
+def _article(type_name: Any) -> str:
+    names = {"string": "a string", "integer": "an integer", "object": "a mapping",
+             "array": "a list", "boolean": "true or false", "number": "a number"}
+    if isinstance(type_name, list):
+        return " or ".join(names.get(t, t) for t in type_name)
+    return names.get(type_name, type_name)
+
+
+def _yaml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "empty (null)"
+    for kind, name in ((int, "an integer"), (float, "a number"), (str, "a string"),
+                       (dict, "a mapping"), (list, "a list")):
+        if isinstance(value, kind):
+            return name
+    return f"a {type(value).__name__}"
+
+
+def _listing(choices: list[Any]) -> str:
+    return ", ".join(repr(c) if isinstance(c, str) else str(c) for c in choices)
+
+
+def _len(value: Any) -> int:
+    return len(value) if hasattr(value, "__len__") else 0

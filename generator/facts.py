@@ -1,0 +1,71 @@
+"""Dated facts about AKS, Azure and Cilium that the checks and the plan rely on.
+
+One table per fact, each with its source, so that a fact that moves is changed in one place.
+Checks compare against these tables, never against the clock: output stays deterministic.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+# AKS Kubernetes support window, as of this date (AKS release calendar).
+# 1.34 leaves support at the end of November 2026.
+AKS_SUPPORT_AS_OF = "2026-11"
+AKS_SUPPORTED_MINORS = ("1.35", "1.36", "1.37")
+
+# Cilium chart versions aksmesh renders values for (values schema of chart 1.20.0).
+CILIUM_SUPPORTED_MINORS = ("1.20",)
+CILIUM_DEFAULT_VERSION = "1.20.0"
+
+# Azure public-cloud regions (`az account list-locations --query "[].name"`), 2026.
+AZURE_REGIONS = frozenset(
+    """
+    australiacentral australiacentral2 australiaeast australiasoutheast austriaeast
+    belgiumcentral brazilsouth brazilsoutheast canadacentral canadaeast centralindia
+    centralus chilecentral denmarkeast eastasia eastus eastus2 francecentral francesouth
+    germanynorth germanywestcentral indonesiacentral israelcentral italynorth japaneast
+    japanwest jioindiacentral jioindiawest koreacentral koreasouth malaysiawest
+    mexicocentral newzealandnorth northcentralus northeurope norwayeast norwaywest
+    polandcentral qatarcentral southafricanorth southafricawest southcentralus southindia
+    southeastasia spaincentral swedencentral swedensouth switzerlandnorth switzerlandwest
+    uaecentral uaenorth uksouth ukwest westcentralus westeurope westindia westus westus2
+    westus3
+    """.split()
+)
+
+# Ranges AKS refuses for any cluster range (AKS docs, "Configure Azure CNI / kubenet").
+AKS_FORBIDDEN_RANGES = tuple(
+    IPv4Network(r) for r in ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")
+)
+# AKS: serviceCidr must be smaller than a /12.
+SERVICE_CIDR_MIN_PREFIX = 13
+
+# Private address space: RFC 1918 and the RFC 6598 shared space AKS also accepts.
+PRIVATE_RANGES = tuple(
+    IPv4Network(r) for r in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+
+# Azure keeps the network address, .1 (gateway), .2 and .3 (DNS) and the broadcast address
+# of every subnet; the smallest subnet Azure allows is a /29.
+SUBNET_MAX_PREFIX = 29
+SUBNET_RESERVED_HEAD = 4
+
+# Default ClusterMesh IP: counted back from the broadcast address, clear of nodes, which
+# Azure allocates from the bottom of the subnet.
+CLUSTERMESH_IP_FROM_END = 5
+# Default DNS service IP: the 10th address of the service range, as AKS does.
+DNS_SERVICE_IP_OFFSET = 10
+
+# Cilium ClusterMesh API server port.
+CLUSTERMESH_PORT = 2379
+
+# Azure limits (Azure subscription and service limits).
+MAX_PEERINGS_PER_VNET = 500
+MAX_NAME_LENGTH = {
+    "resource group": 90,
+    "AKS cluster": 63,
+    "dnsPrefix": 54,
+    "deployment": 64,
+    "user-assigned identity": 128,
+    "virtual network": 64,
+}

@@ -1,0 +1,201 @@
+"""Stage 1, load: read a topology file into plain data plus a map of source positions.
+
+The only stage besides `write` that touches files. Every failure to read or parse becomes
+a located `Diagnostic` (AKM0xx), raised as `LoadError`, never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, Finding, diagnostic
+
+# A topology is a few kilobytes even for hundreds of clusters; these limits only exist so
+# that hostile input (a 50 MB file, an alias bomb, deep nesting) fails fast and cheaply.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 200_000
+MAX_DEPTH = 32
+
+Path_ = tuple[str | int, ...]
+
+
+class LoadError(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded topology: plain data for the stages, the ruamel tree for positions."""
+
+    file: str
+    data: dict[str, Any]
+    _tree: Any
+
+    def position(self, path: Path_, at_key: bool = False) -> tuple[int, int]:
+        """1-based (line, col) of the node at `path`, or of its deepest existing ancestor."""
+        node, line, col = self._tree, 0, 0
+        for step in path:
+            lc = getattr(node, "lc", None)
+            try:
+                child = node[step]
+            except (KeyError, IndexError, TypeError):
+                break
+            if lc is not None:
+                if isinstance(step, int):
+                    line, col = lc.item(step)
+                elif (at_key and step == path[-1]) or isinstance(child, (dict, list)):
+                    # A nested mapping or list starts on the line after its key: point
+                    # at the key, where the reader looks.
+                    line, col = lc.key(step)
+                else:
+                    line, col = lc.value(step)
+            node = child
+        return line + 1, col + 1
+
+    def locate(self, finding: Finding) -> Diagnostic:
+        line, col = self.position(finding.path, finding.at_key)
+        return diagnostic(finding.code, self.file, line, col, finding.message, finding.hint,
+                          finding.path)
+
+
+def load_topology(path: Path, display: str | None = None) -> Document:
+    """Read and parse `path`; raise LoadError with a located diagnostic on any failure."""
+    file = display or str(path)
+    text = _read_text(path, file)
+    return parse_topology(text, file)
+
+
+def parse_topology(text: str, file: str) -> Document:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        documents = list(yaml.load_all(text))
+    except DuplicateKeyError as error:
+        raise _marked("AKM003", file, error, "remove or rename one of the two entries") from None
+    except MarkedYAMLError as error:
+        raise _marked("AKM002", file, error, _syntax_hint(error)) from None
+    except RecursionError:
+        raise LoadError(diagnostic("AKM005", file, 1, 1, "the document is nested too deeply",
+                                   f"a topology needs fewer than {MAX_DEPTH} levels")) from None
+    except YAMLError as error:  # unmarked parser errors: report at the top of the file
+        raise LoadError(diagnostic("AKM002", file, 1, 1, _one_line(str(error)))) from None
+
+    if len(documents) != 1 or documents[0] is None:
+        found = "no document" if not documents or documents[0] is None else \
+            f"{len(documents)} documents"
+        raise LoadError(diagnostic("AKM004", file, 1, 1, f"expected one topology document, "
+                                   f"found {found}", "see topologies/eu-three-regions.yaml"))
+    tree = documents[0]
+    if not isinstance(tree, dict):
+        raise LoadError(diagnostic("AKM004", file, 1, 1,
+                                   "the document root must be a mapping of topology keys",
+                                   "start with `name:`, `kubernetesVersion:` and `clusters:`"))
+    budget = [MAX_NODES]
+    document = Document(file, {}, tree)
+    data = _plain(tree, (), document, budget)
+    return Document(file, data, tree)
+
+
+def _read_text(path: Path, file: str) -> str:
+    def fail(message: str, hint: str = "") -> LoadError:
+        return LoadError(diagnostic("AKM001", file, 1, 1, message, hint))
+
+    try:
+        if path.is_dir():
+            raise fail("is a directory, not a topology file", "pass a .yaml file")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LoadError(diagnostic("AKM005", file, 1, 1,
+                                       f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"))
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except OSError as error:
+        raise fail(f"cannot read the file: {error.strerror}") from None
+    if b"\0" in raw:
+        raise fail("is a binary file, not YAML text")
+    try:
+        # utf-8-sig: a byte-order mark, as some Windows editors write, is harmless.
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise LoadError(diagnostic("AKM001", file, line, 1, "the file is not UTF-8 text",
+                                   "save the file as UTF-8")) from None
+
+
+def _plain(node: Any, path: Path_, document: Document, budget: list[int]) -> Any:
+    """Convert ruamel's round-trip objects to plain Python, bounded in size and depth.
+
+    Aliases are expanded here, so the node budget is what stops an alias bomb.
+    """
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise LoadError(diagnostic("AKM005", document.file, *document.position(path),
+                                   "the document expands to too many nodes (an alias bomb?)",
+                                   "write the topology without anchors and aliases"))
+    if len(path) > MAX_DEPTH:
+        raise LoadError(diagnostic("AKM005", document.file, *document.position(path),
+                                   "the document is nested too deeply",
+                                   f"a topology needs fewer than {MAX_DEPTH} levels"))
+    if isinstance(node, dict):
+        result = {}
+        for key, value in node.items():
+            if not isinstance(key, str):
+                line, col = node.lc.key(key)
+                raise LoadError(diagnostic("AKM103", document.file, line + 1, col + 1,
+                                           f"key {key!r} is not a string",
+                                           "topology keys are names such as `clusters`"))
+            result[key] = _plain(value, (*path, key), document, budget)
+        return result
+    if isinstance(node, list):
+        return [_plain(item, (*path, i), document, budget) for i, item in enumerate(node)]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    # Timestamps, binary and other YAML tags have no place in a topology; keep them
+    # distinguishable so that the schema reports a type error at the right node.
+    return node
+
+
+def _marked(code: str, file: str, error: Any, hint: str) -> LoadError:
+    mark = error.problem_mark or error.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = _one_line(error.problem or str(error))
+    if code == "AKM003":
+        message = _one_line(error.problem or "duplicate key")
+    return LoadError(diagnostic(code, file, line, col, message, hint))
+
+
+def _syntax_hint(error: Any) -> str:
+    text = f"{error.problem} {error.context}"
+    if "\\t" in text or "tab" in text:
+        return "indent with spaces; YAML does not allow tabs for indentation"
+    return "check the indentation and quoting around this line"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# The project's own inputs, found next to the package (the project is installed editable).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = PROJECT_ROOT / "topology.schema.json"
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+
+
+def load_schema() -> dict[str, Any]:
+    import json
+
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

@@ -1,0 +1,236 @@
+"""Stage 3, plan: decide every value, once, into an immutable model.
+
+Input is a topology that passed the schema and the field checks (so every CIDR parses);
+output is a `Plan` the backends only read. Defaults come from `topology.schema.json`
+(its `default` annotations are the one place they are written down), derived values
+(addresses, Azure names, peerings, mesh endpoints) are computed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from . import facts
+
+
+@dataclass(frozen=True)
+class SystemPool:
+    vm_size: str
+    count: int
+    zones: tuple[str, ...]
+    max_pods: int
+    os_sku: str
+
+
+@dataclass(frozen=True)
+class AksSettings:
+    tier: str
+    system_pool: SystemPool
+    private_cluster: bool
+    disable_local_accounts: bool
+    azure_rbac: bool
+    workload_identity: bool
+    azure_policy: bool
+    upgrade_channel: str
+    node_os_upgrade_channel: str
+
+
+@dataclass(frozen=True)
+class MeshPeer:
+    """A ClusterMesh endpoint as one cluster sees another."""
+
+    name: str
+    ip: IPv4Address
+    port: int
+
+
+@dataclass(frozen=True)
+class Cluster:
+    index: int  # position in the topology's `clusters`, for diagnostics
+    name: str
+    id: int
+    region: str
+    vnet_cidr: IPv4Network
+    node_subnet_cidr: IPv4Network
+    pod_cidr: IPv4Network
+    service_cidr: IPv4Network
+    dns_service_ip: IPv4Address
+    clustermesh_ip: IPv4Address
+    # Azure names
+    resource_group: str
+    aks_name: str
+    dns_prefix: str
+    vnet_name: str
+    subnet_name: str
+    identity_name: str
+    cluster_deployment: str
+    peerings_deployment: str
+    mesh_peers: tuple[MeshPeer, ...]
+    explicit: frozenset[str]  # keys written in the topology, as opposed to defaulted
+
+    @property
+    def azure_names(self) -> dict[str, str]:
+        """Every Azure name of the cluster, keyed by the kind of name (facts.MAX_NAME_LENGTH)."""
+        return {
+            "resource group": self.resource_group,
+            "AKS cluster": self.aks_name,
+            "dnsPrefix": self.dns_prefix,
+            "virtual network": self.vnet_name,
+            "user-assigned identity": self.identity_name,
+            "deployment": max((self.cluster_deployment, self.peerings_deployment), key=len),
+        }
+
+
+@dataclass(frozen=True)
+class Peering:
+    """One direction of a VNet peering: created in `local`'s VNet, pointing at `remote`."""
+
+    local: str
+    remote: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    kubernetes_version: str
+    cilium_version: str
+    max_connected_clusters: int
+    gitops_path: str
+    aks: AksSettings
+    clusters: tuple[Cluster, ...]
+    peerings: tuple[Peering, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as JSON-ready data: addresses as strings, field names in camelCase."""
+        return _camel(asdict(self))
+
+
+def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
+    data = with_defaults(topology, schema, schema)
+    name = data["name"]
+    aks = data["aks"]
+    pool = aks["systemPool"]
+    clusters = [_plan_cluster(index, name, c) for index, c in enumerate(data["clusters"])]
+    clusters = [_with_mesh_peers(c, clusters) for c in clusters]
+    return Plan(
+        name=name,
+        kubernetes_version=data["kubernetesVersion"],
+        cilium_version=data["cilium"]["version"],
+        max_connected_clusters=data["cilium"]["maxConnectedClusters"],
+        gitops_path=data["gitops"].get("path", f"out/{name}"),
+        aks=AksSettings(
+            tier=aks["tier"],
+            system_pool=SystemPool(pool["vmSize"], pool["count"], tuple(pool["zones"]),
+                                   pool["maxPods"], pool["osSku"]),
+            private_cluster=aks["privateCluster"],
+            disable_local_accounts=aks["disableLocalAccounts"],
+            azure_rbac=aks["azureRbac"],
+            workload_identity=aks["workloadIdentity"],
+            azure_policy=aks["azurePolicy"],
+            upgrade_channel=aks["upgradeChannel"],
+            node_os_upgrade_channel=aks["nodeOsUpgradeChannel"],
+        ),
+        clusters=tuple(clusters),
+        peerings=plan_peerings(clusters),
+    )
+
+
+def default_dns_service_ip(service_cidr: IPv4Network) -> IPv4Address:
+    return service_cidr[facts.DNS_SERVICE_IP_OFFSET]
+
+
+def default_clustermesh_ip(node_subnet: IPv4Network) -> IPv4Address:
+    return node_subnet[-1 - facts.CLUSTERMESH_IP_FROM_END]
+
+
+def plan_peerings(clusters: list[Cluster]) -> tuple[Peering, ...]:
+    """Full mesh: both directions of every pair, ordered by topology position."""
+    return tuple(
+        Peering(local.name, remote.name, f"peer-{local.name}-to-{remote.name}")
+        for local in clusters
+        for remote in clusters
+        if remote is not local
+    )
+
+
+def _plan_cluster(index: int, topology_name: str, c: dict[str, Any]) -> Cluster:
+    name = c["name"]
+    service_cidr = IPv4Network(c["serviceCidr"])
+    node_subnet = IPv4Network(c["nodeSubnetCidr"])
+    dns_ip = c.get("dnsServiceIP")
+    mesh_ip = c.get("clustermeshIP")
+    return Cluster(
+        index=index,
+        name=name,
+        id=c["id"],
+        region=c["region"],
+        vnet_cidr=IPv4Network(c["vnetCidr"]),
+        node_subnet_cidr=node_subnet,
+        pod_cidr=IPv4Network(c["podCidr"]),
+        service_cidr=service_cidr,
+        dns_service_ip=IPv4Address(dns_ip) if dns_ip else default_dns_service_ip(service_cidr),
+        clustermesh_ip=IPv4Address(mesh_ip) if mesh_ip else default_clustermesh_ip(node_subnet),
+        resource_group=f"rg-{topology_name}-{name}",
+        aks_name=f"aks-{topology_name}-{name}",
+        dns_prefix=f"{topology_name}-{name}",
+        vnet_name=f"vnet-{topology_name}-{name}",
+        subnet_name="nodes",
+        identity_name=f"id-aks-{topology_name}-{name}",
+        cluster_deployment=f"{topology_name}-{name}-cluster",
+        peerings_deployment=f"{topology_name}-{name}-peerings",
+        mesh_peers=(),
+        explicit=frozenset(c),
+    )
+
+
+def _with_mesh_peers(cluster: Cluster, clusters: list[Cluster]) -> Cluster:
+    peers = tuple(
+        MeshPeer(other.name, other.clustermesh_ip, facts.CLUSTERMESH_PORT)
+        for other in sorted(clusters, key=lambda c: c.name)
+        if other is not cluster
+    )
+    return Cluster(**{**cluster.__dict__, "mesh_peers": peers})
+
+
+def with_defaults(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
+    """Fill the schema's `default` annotations into a valid instance (objects and arrays)."""
+    if "$ref" in schema:
+        schema = _resolve(schema["$ref"], root) | {k: v for k, v in schema.items() if k != "$ref"}
+    if isinstance(value, dict):
+        result = dict(value)
+        for key, sub in schema.get("properties", {}).items():
+            if key not in result and "default" in sub:
+                result[key] = sub["default"]
+            if key in result:
+                result[key] = with_defaults(result[key], sub, root)
+        return result
+    if isinstance(value, list) and "items" in schema:
+        return [with_defaults(item, schema["items"], root) for item in value]
+    return value
+
+
+def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any]:
+    node: Any = root
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_camel_key(k): _camel(v) for k, v in value.items()
+                if k not in ("index", "explicit")}
+    if isinstance(value, (list, tuple)):
+        return [_camel(v) for v in value]
+    if isinstance(value, (IPv4Address, IPv4Network)):
+        return str(value)
+    return value
+
+
+def _camel_key(key: str) -> str:
+    head, *rest = key.split("_")
+    # The topology spells addresses dnsServiceIP and clustermeshIP; so does the plan.
+    return head + "".join("IP" if part == "ip" else part.capitalize() for part in rest)
