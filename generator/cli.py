@@ -1,0 +1,183 @@
+"""The command line: parse options, call the compiler, print, choose the exit code.
+
+The only module that touches argv, the terminal and exit codes. Exit codes: 0 ok,
+1 findings or stale output, 2 usage error (click's own).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import compiler, report
+from .diagnostics import Diagnostic, diagnostic, has_errors
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+
+topology_files = click.argument(
+    "topologies", nargs=-1, required=True, type=click.Path(path_type=Path))
+output_format = click.option(
+    "--format", "fmt", type=click.Choice(sorted(report.FORMATS)), default="text",
+    show_default=True, help="How to print diagnostics.")
+strict_option = click.option(
+    "--strict", is_flag=True, help="Treat warnings as errors.")
+out_option = click.option(
+    "-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
+    show_default=True, help="Directory that holds one tree per topology.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aksmesh")
+def cli() -> None:
+    """Compile a topology file into Bicep and Flux for a Cilium ClusterMesh on AKS."""
+
+
+@cli.command()
+@topology_files
+@strict_option
+@output_format
+def validate(topologies: tuple[Path, ...], strict: bool, fmt: str) -> None:
+    """Check topologies; write nothing."""
+    options = compiler.Options(strict=strict)
+    results = [compiler.validate(path, options) for path in topologies]
+    diagnostics = [d for r in results for d in r.diagnostics]
+    _emit(diagnostics, fmt)
+    _exit(diagnostics)
+
+
+@cli.command()
+@click.argument("topology", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan(topology: Path, as_json: bool) -> None:
+    """Print the resolved plan of one topology: every derived value."""
+    result = compiler.validate(topology)
+    if not result.ok or result.plan is None:
+        _emit(result.diagnostics, "text")
+        _exit(result.diagnostics)
+    assert result.plan is not None
+    if as_json:
+        click.echo(json.dumps(result.plan.to_json(), indent=2))
+    else:
+        click.echo(_plan_table(result.plan))
+    _emit(result.diagnostics, "text")
+    _exit(result.diagnostics)
+
+
+@cli.command()
+@topology_files
+@out_option
+@strict_option
+@output_format
+def render(topologies: tuple[Path, ...], out: Path, strict: bool, fmt: str) -> None:
+    """Render topologies into OUT/<name>/, atomically: all files or none."""
+    from .write import write_tree
+
+    results = _compile_all(topologies, strict, fmt)
+    for result in results:
+        assert result.plan is not None and result.files is not None
+        root = out / result.plan.name
+        changes = write_tree(root, result.files)
+        counts = {s: sum(c.status == s for c in changes)
+                  for s in ("created", "changed", "removed", "unchanged")}
+        click.echo(f"{root}: " + ", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
+    _exit([d for r in results for d in r.diagnostics])
+
+
+@cli.command()
+@topology_files
+@out_option
+@strict_option
+@output_format
+def check(topologies: tuple[Path, ...], out: Path, strict: bool, fmt: str) -> None:
+    """Fail when OUT/<name>/ differs from what render would write (a CI drift gate)."""
+    from .write import compare
+
+    results = _compile_all(topologies, strict, fmt)
+    stale: list[Diagnostic] = []
+    for result in results:
+        assert result.plan is not None and result.files is not None
+        root = out / result.plan.name
+        for change in compare(root, result.files):
+            if change.status != "unchanged":
+                stale.append(diagnostic("AKM901", str(root / change.path), 1, 1,
+                                        f"{change.status}: the committed file differs "
+                                        f"from what render writes" if change.status ==
+                                        "changed" else _stale_message(change.status),
+                                        f"run `aksmesh render {result.file}` and commit"))
+    diagnostics = [d for r in results for d in r.diagnostics] + stale
+    _emit(diagnostics, fmt)
+    _exit(diagnostics)
+
+
+@cli.command()
+@click.option("--clusters", type=click.IntRange(2, 511), default=3, show_default=True,
+              help="Number of clusters.")
+@click.option("--name", help="Topology name (default mesh-N).")
+def example(clusters: int, name: str | None) -> None:
+    """Print a valid example topology of any size (for trying things and benchmarks)."""
+    from .example import example_topology
+
+    click.echo(example_topology(clusters, name), nl=False)
+
+
+def _stale_message(status: str) -> str:
+    return {"created": "missing: render would create this file",
+            "removed": "extra: render would remove this file"}[status]
+
+
+def _compile_all(topologies: tuple[Path, ...], strict: bool, fmt: str
+                 ) -> list[compiler.Result]:
+    """Compile every topology; stop before any output when one of them has errors."""
+    options = compiler.Options(strict=strict)
+    results = [compiler.compile_topology(path, options) for path in topologies]
+    diagnostics = [d for r in results for d in r.diagnostics]
+    names = [r.plan.name for r in results if r.plan is not None]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise click.UsageError(f"several topologies are named {', '.join(duplicates)}; "
+                               "each needs its own output tree")
+    if has_errors(diagnostics):
+        _emit(diagnostics, fmt)
+        _exit(diagnostics)
+    if fmt == "text":
+        _emit(diagnostics, fmt)  # warnings; machine formats print once, at the end
+    return results
+
+
+def _emit(diagnostics: list[Diagnostic], fmt: str) -> None:
+    if fmt != "text":
+        click.echo(report.FORMATS[fmt](diagnostics), nl=False)
+        return
+    if diagnostics:
+        click.echo(report.render_text(diagnostics), nl=False)
+        click.echo(report.summary(diagnostics), err=True)
+
+
+def _exit(diagnostics: list[Diagnostic]) -> None:
+    sys.exit(EXIT_FINDINGS if has_errors(diagnostics) else EXIT_OK)
+
+
+def _plan_table(plan: object) -> str:
+    from .plan import Plan
+
+    assert isinstance(plan, Plan)
+    header = ("cluster", "id", "region", "vnet", "node subnet", "pods", "services",
+              "dns ip", "mesh ip", "mesh peers")
+    rows = [header] + [
+        (c.name, str(c.id), c.region, str(c.vnet_cidr), str(c.node_subnet_cidr),
+         str(c.pod_cidr), str(c.service_cidr), str(c.dns_service_ip), str(c.clustermesh_ip),
+         ",".join(p.name for p in c.mesh_peers))
+        for c in plan.clusters
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    title = (f"{plan.name}: Kubernetes {plan.kubernetes_version}, Cilium {plan.cilium_version}, "
+             f"{len(plan.clusters)} clusters, {len(plan.peerings)} VNet peerings")
+    return "\n".join([title, "", *lines])
+
+
+def main() -> None:
+    cli(prog_name="aksmesh")

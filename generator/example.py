@@ -1,0 +1,46 @@
+"""Generate valid example topologies of any size, for tests, benchmarks and newcomers.
+
+Addresses are laid out so that every range is private and disjoint up to Cilium's limit:
+VNet i is the i-th /22 of 10.0.0.0/12 (its node subnet the lower /23), pod range i the
+i-th /20 of 10.64.0.0/10, and every cluster uses the service range 192.168.0.0/16
+(service ranges never leave their cluster, so they may repeat).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+REGIONS = ("northeurope", "westeurope", "francecentral", "germanywestcentral", "swedencentral",
+           "uksouth", "eastus", "westus2", "centralus", "japaneast", "southeastasia",
+           "australiaeast")
+_VNETS = IPv4Network("10.0.0.0/12")
+_PODS = IPv4Network("10.64.0.0/10")
+MAX_CLUSTERS = 511
+
+
+def example_topology(clusters: int, name: str | None = None) -> str:
+    if not 2 <= clusters <= MAX_CLUSTERS:
+        raise ValueError(f"a mesh has 2 to {MAX_CLUSTERS} clusters")
+    vnets = _VNETS.subnets(new_prefix=22)
+    pods = _PODS.subnets(new_prefix=20)
+    lines = [
+        "# yaml-language-server: $schema=../topology.schema.json",
+        f"name: {name or f'mesh-{clusters}'}",
+        'kubernetesVersion: "1.36"',
+        "cilium:",
+        '  version: "1.20.0"',
+        f"  maxConnectedClusters: {255 if clusters <= 255 else 511}",
+        "clusters:",
+    ]
+    for i in range(clusters):
+        vnet, pod = next(vnets), next(pods)
+        lines += [
+            f"  - name: c{i + 1:03d}",
+            f"    id: {i + 1}",
+            f"    region: {REGIONS[i % len(REGIONS)]}",
+            f"    vnetCidr: {vnet}",
+            f"    nodeSubnetCidr: {next(vnet.subnets(prefixlen_diff=1))}",
+            f"    podCidr: {pod}",
+            "    serviceCidr: 192.168.0.0/16",
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,64 @@
+"""Time the whole pipeline, cold process, on generated topologies of growing size.
+
+Prints one row per (size, command): wall time, peak memory of the process, and the size of
+the rendered tree, so the growth of time against output size can be read off the table.
+No thresholds: the numbers are for people, not for pass/fail.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIZES = (3, 16, 64, 255)
+COMMANDS = ("validate", "plan", "render", "check")
+REPEAT = 3  # take the best of a few runs: the machine's noise only ever adds time
+
+
+def run(args: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MiB) of one cold process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{process.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def tree_size(root: Path) -> tuple[int, int]:
+    files = [p for p in root.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def main() -> None:
+    aksmesh = [sys.executable, "-m", "generator"]
+    print(f"{'clusters':>8} {'command':<9} {'seconds':>8} {'peak MiB':>9} {'files':>6} "
+          f"{'output KiB':>10} {'ms/KiB':>7}")
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        for size in SIZES:
+            topology = work / f"mesh-{size}.yaml"
+            topology.write_text(subprocess.run([*aksmesh, "example", "--clusters", str(size)],
+                                               check=True, capture_output=True,
+                                               text=True).stdout)
+            out = work / "out"
+            for command in COMMANDS:
+                args = [*aksmesh, command, str(topology)]
+                if command in ("render", "check"):
+                    args += ["-o", str(out)]
+                timings = [run(args) for _ in range(REPEAT)]
+                seconds, peak = min(t for t, _ in timings), max(m for _, m in timings)
+                files, size_bytes = tree_size(out / f"mesh-{size}") if out.exists() else (0, 0)
+                kib = size_bytes / 1024
+                per_kib = f"{seconds * 1000 / kib:7.2f}" if command == "render" and kib else ""
+                print(f"{size:>8} {command:<9} {seconds:>8.3f} {peak:>9} {files:>6} "
+                      f"{kib:>10.0f} {per_kib:>7}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

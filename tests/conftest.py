@@ -1,0 +1,69 @@
+"""Shared test helpers: topologies written inline, expectations written as markers.
+
+A line of an inline topology that ends in `# !AKM305` declares that a diagnostic with that
+code is expected on that line; `expected()` collects them, so each test states its
+expectation next to the YAML that causes it.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from generator import compiler
+
+PROJECT = Path(__file__).resolve().parent.parent
+REFERENCE = PROJECT.parent / "shared" / "reference"
+
+VALID = """\
+name: mesh
+kubernetesVersion: "1.36"
+clusters:
+  - name: ne
+    id: 1
+    region: northeurope
+    vnetCidr: 10.10.0.0/16
+    nodeSubnetCidr: 10.10.0.0/22
+    podCidr: 10.110.0.0/16
+    serviceCidr: 10.210.0.0/16
+  - name: we
+    id: 2
+    region: westeurope
+    vnetCidr: 10.20.0.0/16
+    nodeSubnetCidr: 10.20.0.0/22
+    podCidr: 10.120.0.0/16
+    serviceCidr: 10.220.0.0/16
+"""
+
+_MARKER = re.compile(r"#\s*!(AKM\d{3})")
+
+
+def expected(text: str) -> list[tuple[str, int]]:
+    return sorted((code, number)
+                  for number, line in enumerate(text.splitlines(), start=1)
+                  for code in _MARKER.findall(line))
+
+
+@pytest.fixture
+def diagnose(tmp_path):
+    """Validate an inline topology; return its diagnostics."""
+
+    def run(text: str, strict: bool = False):
+        path = tmp_path / "topology.yaml"
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return compiler.validate(path, compiler.Options(strict=strict)).diagnostics
+
+    return run
+
+
+@pytest.fixture
+def found(diagnose):
+    """(code, line) of every diagnostic, for comparison with `expected(text)`."""
+
+    def run(text: str):
+        return sorted((d.code, d.line) for d in diagnose(text))
+
+    return run

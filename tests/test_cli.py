@@ -1,0 +1,136 @@
+"""The command line end to end, through click's runner: exit codes, formats, output trees."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import PROJECT, VALID
+from generator.cli import cli
+from generator.write import MANIFEST
+
+DEFAULT = PROJECT / "topologies" / "eu-three-regions.yaml"
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def snapshot(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def topology(tmp_path):
+    path = tmp_path / "mesh.yaml"
+    path.write_text(VALID)
+    return path
+
+
+def test_validate_default_topology_is_clean():
+    result = run("validate", DEFAULT)
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_validate_reports_findings_as_file_line_col_code(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(VALID.replace("    id: 2\n", "    id: 1\n"))
+    result = run("validate", path)
+    assert result.exit_code == 1
+    assert f"{path}:12:9: AKM202 cluster id 1 is already used" in result.output
+    assert "  hint: " in result.output
+
+
+def test_validate_json_format(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(VALID.replace("    id: 2\n", "    id: 1\n"))
+    result = run("validate", "--format", "json", path)
+    [record] = json.loads(result.stdout)
+    assert (record["code"], record["line"], record["col"]) == ("AKM202", 12, 9)
+    assert record["path"] == ["clusters", 1, "id"]
+
+
+def test_strict_turns_warnings_into_errors(tmp_path):
+    path = tmp_path / "public.yaml"
+    path.write_text(VALID.replace("10.120.0.0/16", "198.170.0.0/16"))
+    assert run("validate", path).exit_code == 0
+    assert run("validate", "--strict", path).exit_code == 1
+
+
+def test_usage_error_exits_2():
+    assert run("validate").exit_code == 2
+    assert run("render", "--format", "xml", DEFAULT).exit_code == 2
+
+
+def test_plan_json_lists_every_resolved_value():
+    result = run("plan", "--json", DEFAULT)
+    plan = json.loads(result.stdout)
+    ne = plan["clusters"][0]
+    assert {k: ne[k] for k in ("name", "id", "region", "dnsServiceIP", "clustermeshIP")} == {
+        "name": "ne", "id": 1, "region": "northeurope",
+        "dnsServiceIP": "10.210.0.10", "clustermeshIP": "10.10.3.250"}
+    assert [p["name"] for p in ne["meshPeers"]] == ["fc", "we"]
+
+
+def test_plan_table_is_readable():
+    result = run("plan", DEFAULT)
+    assert result.exit_code == 0
+    assert "ne  " in result.output and "10.10.3.250" in result.output
+
+
+def test_render_twice_gives_identical_bytes(tmp_path, topology):
+    assert run("render", "-o", tmp_path / "a", topology).exit_code == 0
+    assert run("render", "-o", tmp_path / "b", topology).exit_code == 0
+    first, second = snapshot(tmp_path / "a" / "mesh"), snapshot(tmp_path / "b" / "mesh")
+    assert first == second and MANIFEST in first
+
+
+def test_bad_input_leaves_out_untouched(tmp_path, topology):
+    out = tmp_path / "out"
+    run("render", "-o", out, topology)
+    before = snapshot(out)
+    topology.write_text(VALID.replace("    id: 2\n", "    id: 1\n"))
+    result = run("render", "-o", out, topology)
+    assert result.exit_code == 1 and snapshot(out) == before
+
+
+def test_render_keeps_foreign_files_and_removes_its_own_stale_ones(tmp_path, topology):
+    out = tmp_path / "out"
+    run("render", "-o", out, topology)
+    root = out / "mesh"
+    foreign = root / "clusters" / "ne" / "flux-system" / "gotk-components.yaml"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("kind: flux\n")
+    # Pretend an earlier version of aksmesh wrote a file it no longer produces.
+    (root / "old.yaml").write_text("stale\n")
+    (root / MANIFEST).write_text((root / MANIFEST).read_text() + "old.yaml\n")
+    (root / "README.md").write_text("edited\n")
+    assert run("render", "-o", out, topology).exit_code == 0
+    assert foreign.read_text() == "kind: flux\n"
+    assert not (root / "old.yaml").exists()
+    assert (root / "README.md").read_text() != "edited\n"
+
+
+def test_check_passes_on_fresh_output_and_lists_stale_files(tmp_path, topology):
+    out = tmp_path / "out"
+    run("render", "-o", out, topology)
+    assert run("check", "-o", out, topology).exit_code == 0
+    (out / "mesh" / "README.md").write_text("edited\n")
+    result = run("check", "-o", out, topology)
+    assert result.exit_code == 1
+    assert f"{out / 'mesh' / 'README.md'}:1:1: AKM901 changed" in result.output
+
+
+def test_check_reports_missing_tree(tmp_path, topology):
+    result = run("check", "-o", tmp_path / "empty", topology)
+    assert result.exit_code == 1 and "AKM901 missing" in result.output
+
+
+def test_module_entry_point():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "generator", "validate", str(DEFAULT)],
+                            capture_output=True, text=True, cwd=PROJECT)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,120 @@
+"""AKM2xx-4xx: one test per rule, each with the topology that triggers it."""
+
+import pytest
+
+from conftest import VALID, expected
+from generator.diagnostics import Severity
+
+
+def mutate(*pairs: tuple[str, str]) -> str:
+    text = VALID
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+CASES = {
+    "duplicate name": mutate(("  - name: we\n", "  - name: ne  # !AKM201\n")),
+    "duplicate id": mutate(("    id: 2\n", "    id: 1  # !AKM202\n")),
+    "id above the limit": mutate(("    id: 2\n", "    id: 300  # !AKM203\n")),
+    "reserved name": mutate(("  - name: we\n", "  - name: default  # !AKM205\n")),
+    "derived name too long": mutate(
+        ("name: mesh\n", "name: a-rather-long-topology-name-x\n"),
+        ("  - name: we\n", "  - name: a-rather-long-cluster-name-xyz  # !AKM204\n")),
+    "host bits": mutate(("    podCidr: 10.120.0.0/16\n", "    podCidr: 10.120.1.0/16  # !AKM302\n")),
+    "bad octet": mutate(("    podCidr: 10.120.0.0/16\n", "    podCidr: 10.320.0.0/16  # !AKM301\n")),
+    "bad prefix": mutate(("    podCidr: 10.120.0.0/16\n", "    podCidr: 10.120.0.0/40  # !AKM301\n")),
+    "bad dns ip": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                          "    serviceCidr: 10.220.0.0/16\n    dnsServiceIP: 10.220.0.300  # !AKM301\n")),
+    "subnet outside vnet": mutate(("    nodeSubnetCidr: 10.20.0.0/22\n",
+                                   "    nodeSubnetCidr: 10.21.0.0/22  # !AKM303\n")),
+    "subnet too small": mutate(("    nodeSubnetCidr: 10.20.0.0/22\n",
+                                "    nodeSubnetCidr: 10.20.0.0/30  # !AKM304\n")),
+    "vnets overlap": mutate(("    vnetCidr: 10.20.0.0/16\n    nodeSubnetCidr: 10.20.0.0/22\n",
+                             "    vnetCidr: 10.10.0.0/15  # !AKM305\n    nodeSubnetCidr: 10.11.0.0/22\n")),
+    "pod range overlaps a vnet": mutate(("    podCidr: 10.120.0.0/16\n",
+                                         "    podCidr: 10.10.128.0/17  # !AKM305\n")),
+    "pod range overlaps its own vnet": mutate(("    podCidr: 10.120.0.0/16\n",
+                                               "    podCidr: 10.20.64.0/18  # !AKM305\n")),
+    "pod ranges overlap": mutate(("    podCidr: 10.120.0.0/16\n",
+                                  "    podCidr: 10.110.0.0/20  # !AKM305\n")),
+    "service overlaps a vnet": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                                       "    serviceCidr: 10.10.0.0/16  # !AKM305\n")),
+    "service overlaps a pod range": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                                            "    serviceCidr: 10.110.0.0/24  # !AKM305\n")),
+    "forbidden range": mutate(("    podCidr: 10.120.0.0/16\n",
+                               "    podCidr: 172.31.0.0/16  # !AKM306\n")),
+    "service range too large": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                                       "    serviceCidr: 10.224.0.0/11  # !AKM307\n")),
+    "public range": mutate(("    podCidr: 10.120.0.0/16\n",
+                            "    podCidr: 198.170.0.0/16  # !AKM308\n")),
+    "dns ip outside": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                              "    serviceCidr: 10.220.0.0/16\n    dnsServiceIP: 10.221.0.10  # !AKM309\n")),
+    "dns ip is the first address": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                                           "    serviceCidr: 10.220.0.0/16\n    dnsServiceIP: 10.220.0.1  # !AKM309\n")),
+    "default dns ip does not fit": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                                           "    serviceCidr: 10.220.0.0/29  # !AKM309\n")),
+    "mesh ip outside": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                               "    serviceCidr: 10.220.0.0/16\n    clustermeshIP: 10.20.8.1  # !AKM310\n")),
+    "mesh ip reserved": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                                "    serviceCidr: 10.220.0.0/16\n    clustermeshIP: 10.20.0.3  # !AKM310\n")),
+    "default mesh ip reserved in a /29": mutate(("    nodeSubnetCidr: 10.20.0.0/22\n",
+                                                 "    nodeSubnetCidr: 10.20.0.0/29  # !AKM310\n")),
+    "old kubernetes": mutate(('kubernetesVersion: "1.36"\n', 'kubernetesVersion: "1.27"  # !AKM401\n')),
+    "unknown region": mutate(("    region: westeurope\n", "    region: westeurop  # !AKM402\n")),
+    "unsupported cilium": mutate(('kubernetesVersion: "1.36"\n',
+                                  'kubernetesVersion: "1.36"\ncilium:\n  version: "1.14.2"  # !AKM404\n')),
+}
+
+
+@pytest.mark.parametrize("text", CASES.values(), ids=CASES.keys())
+def test_rule_reports_code_and_line(found, text):
+    assert found(text) == expected(text)
+
+
+def test_overlap_names_both_ranges(diagnose):
+    [d] = diagnose(CASES["pod range overlaps a vnet"])
+    assert "10.10.128.0/17" in d.message and "`ne`'s vnetCidr 10.10.0.0/16" in d.message
+
+
+def test_region_hint_suggests_the_closest_region(diagnose):
+    [d] = diagnose(CASES["unknown region"])
+    assert d.hint == "did you mean `westeurope`?"
+
+
+def test_host_bits_hint_gives_the_network(diagnose):
+    [d] = diagnose(CASES["host bits"])
+    assert d.hint == "did you mean 10.120.0.0/16?"
+
+
+def test_public_range_is_a_warning_and_strict_makes_it_an_error(diagnose):
+    [warning] = diagnose(CASES["public range"])
+    assert warning.severity is Severity.WARNING
+    [error] = diagnose(CASES["public range"], strict=True)
+    assert error.severity is Severity.ERROR
+
+
+def _mesh(count: int, extra: str = "") -> str:
+    lines = ["name: big", 'kubernetesVersion: "1.36"', extra, "clusters:"]
+    for i in range(count):
+        lines += [f"  - name: c{i}", f"    id: {i + 1}", "    region: westeurope",
+                  f"    vnetCidr: 10.{i // 64}.{(i % 64) * 4}.0/22",
+                  f"    nodeSubnetCidr: 10.{i // 64}.{(i % 64) * 4}.0/24",
+                  f"    podCidr: 100.{64 + i // 256}.{i % 256}.0/24",
+                  "    serviceCidr: 192.168.0.0/16"]
+    return "\n".join(lines) + "\n"
+
+
+def test_more_clusters_than_cilium_connects_is_akm206(diagnose):
+    codes = {d.code for d in diagnose(_mesh(256))}
+    assert "AKM206" in codes and "AKM203" in codes
+
+
+def test_more_peerings_than_azure_allows_is_akm403(diagnose):
+    diagnostics = diagnose(_mesh(502, "cilium:\n  maxConnectedClusters: 511"))
+    assert [(d.code, d.line) for d in diagnostics] == [("AKM403", 5)]
+
+
+def test_a_mesh_of_255_is_clean(diagnose):
+    assert diagnose(_mesh(255)) == []
