@@ -1,0 +1,584 @@
+"""Offline verification of generated Bicep: syntax via tree-sitter-bicep, bodies via bicep-types-az.
+
+The type checks mirror what the Bicep compiler does with the same `types.json` data
+(see /work/shared/reference/bicep-types/SOURCE.md), but every problem is an error here:
+Bicep downgrades most of them to warnings, a generator should not emit them at all.
+Values that are only known at deployment time (parameters, function calls, interpolated
+strings, ...) become `Expression` and are accepted by every type.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import tree_sitter
+import tree_sitter_bicep
+
+__all__ = [
+    "BicepFinding",
+    "Expression",
+    "ResourceDeclaration",
+    "TypeLibrary",
+    "check_body",
+    "resource_declarations",
+    "syntax_errors",
+    "verify_bicep",
+]
+
+
+@dataclass(frozen=True)
+class BicepFinding:
+    """One problem, at a 1-based line and column (in characters) of the Bicep text."""
+
+    line: int
+    col: int
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A value that is not known offline; `text` is its Bicep source."""
+
+    text: str
+
+
+Value = Union[dict["str | Expression", "Value"], list["Value"], str, int, bool, None, Expression]
+PathKey = Union[str, int, Expression]
+BodyPath = tuple[PathKey, ...]
+
+
+@dataclass(frozen=True)
+class ResourceDeclaration:
+    symbol: str
+    type: str  # full type, also for nested child declarations ('.../virtualNetworks/subnets')
+    api_version: str  # "" when the type string has no '@'
+    existing: bool
+    line: int
+    col: int
+    body: dict[str | Expression, Value] | Expression
+    # Position of every key (object entries) and item (array elements) of the body.
+    body_positions: Mapping[BodyPath, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@functools.cache
+def _parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bicep.language()))
+
+
+def _parse(text: str) -> tuple[tree_sitter.Tree, bytes]:
+    src = text.encode("utf-8")
+    return _parser().parse(src), src
+
+
+def _pos(src: bytes, node: tree_sitter.Node) -> tuple[int, int]:
+    # tree-sitter columns are byte offsets; findings use characters.
+    row, byte_col = node.start_point
+    line_start = node.start_byte - byte_col
+    return row + 1, len(src[line_start : node.start_byte].decode("utf-8", "replace")) + 1
+
+
+def _text(src: bytes, node: tree_sitter.Node) -> str:
+    return src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def _named(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    return [c for c in node.named_children if c.type != "comment"]
+
+
+# --------------------------------------------------------------------------- syntax
+
+_CLOSER = {"{": "}", "[": "]", "(": ")"}
+
+
+def syntax_errors(text: str) -> list[BicepFinding]:
+    tree, src = _parse(text)
+    return _syntax_findings(tree.root_node, src)
+
+
+def _syntax_findings(root: tree_sitter.Node, src: bytes) -> list[BicepFinding]:
+    findings: list[BicepFinding] = []
+    stack = [root] if root.has_error else []
+    while stack:
+        node = stack.pop()
+        if node.is_missing:
+            findings.append(BicepFinding(*_pos(src, node), f"missing `{node.type}`"))
+        elif node.is_error:
+            # Nested ERROR nodes repeat the outer one; report the outermost only.
+            findings.append(_error_finding(node, src))
+        else:
+            stack.extend(c for c in node.children if c.has_error or c.is_missing)
+    return sorted(findings, key=lambda f: (f.line, f.col))
+
+
+def _error_finding(node: tree_sitter.Node, src: bytes) -> BicepFinding:
+    # An unclosed bracket makes tree-sitter wrap the whole declaration into one ERROR
+    # starting at its first token; the unmatched opener is the useful location.
+    open_brackets: list[tree_sitter.Node] = []
+    for child in node.children:
+        if child.type in _CLOSER:
+            open_brackets.append(child)
+        elif open_brackets and child.type == _CLOSER[open_brackets[-1].type]:
+            open_brackets.pop()
+    if open_brackets:
+        opener = open_brackets[0]
+        return BicepFinding(
+            *_pos(src, opener),
+            f"missing `{_CLOSER[opener.type]}`",
+            f"the `{opener.type}` here is never closed",
+        )
+    snippet = _text(src, node).strip().split("\n", 1)[0].strip()
+    if len(snippet) > 40:
+        snippet = snippet[:37] + "..."
+    return BicepFinding(*_pos(src, node), f"syntax error near `{snippet}`")
+
+
+# --------------------------------------------------------------------------- declarations
+
+_ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]+\}|.)", re.DOTALL)
+_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
+
+
+def _unescape(match: re.Match[str]) -> str:
+    esc = match.group(1)
+    if esc.startswith("u{"):
+        return chr(int(esc[2:-1], 16))
+    return _SIMPLE_ESCAPES.get(esc, match.group(0))
+
+
+def _string_value(node: tree_sitter.Node, src: bytes) -> str | Expression:
+    raw = _text(src, node)
+    if node.has_error or any(c.type == "interpolation" for c in node.children):
+        return Expression(raw)
+    if raw.startswith("'''"):
+        # Multi-line strings are verbatim; Bicep drops a newline right after the opener.
+        body = raw[3:-3]
+        return body[2:] if body.startswith("\r\n") else body[1:] if body.startswith("\n") else body
+    return _ESCAPE.sub(_unescape, raw[1:-1])
+
+
+class _BodyReader:
+    """Converts one resource body to Python data, recording positions by path."""
+
+    def __init__(self, src: bytes) -> None:
+        self.src = src
+        self.positions: dict[BodyPath, tuple[int, int]] = {}
+
+    def value(self, node: tree_sitter.Node, path: BodyPath) -> Value:
+        kind = node.type
+        if kind == "object":
+            obj: dict[str | Expression, Value] = {}
+            for prop in node.named_children:
+                parts = _named(prop)
+                if prop.type != "object_property" or len(parts) < 2:
+                    continue  # comments, nested resource declarations, error recovery
+                key_node, value_node = parts[0], parts[-1]
+                key: str | Expression = (
+                    _string_value(key_node, self.src) if key_node.type == "string" else _text(self.src, key_node)
+                )
+                self.positions[path + (key,)] = _pos(self.src, key_node)
+                obj[key] = self.value(value_node, path + (key,))
+            return obj
+        if kind == "array":
+            items: list[Value] = []
+            for i, item in enumerate(_named(node)):
+                self.positions[path + (i,)] = _pos(self.src, item)
+                items.append(self.value(item, path + (i,)))
+            return items
+        if kind == "string":
+            return _string_value(node, self.src)
+        if kind == "number":
+            try:
+                return int(_text(self.src, node))
+            except ValueError:
+                pass
+        elif kind == "boolean":
+            return _text(self.src, node) == "true"
+        elif kind == "null":
+            return None
+        return Expression(_text(self.src, node))
+
+
+def resource_declarations(text: str) -> list[ResourceDeclaration]:
+    tree, src = _parse(text)
+    return list(_declarations(tree.root_node, src, None))
+
+
+def _declarations(
+    node: tree_sitter.Node, src: bytes, parent: ResourceDeclaration | None
+) -> Iterator[ResourceDeclaration]:
+    for child in node.named_children:
+        if child.type == "resource_declaration":
+            decl, body_node = _declaration(child, src, parent)
+            yield decl
+            if body_node is not None:
+                yield from _declarations(body_node, src, decl)
+        elif child.type == "object_property" and parent is not None:
+            yield from _declarations(child, src, parent)  # nested `resource` inside a body
+
+
+def _unwrap_body(node: tree_sitter.Node | None) -> tree_sitter.Node | None:
+    # `[for ...: if (c) {...}]` and `if (c) {...}`: the object is the last named child.
+    while node is not None and node.type in ("for_statement", "if_statement"):
+        body = node.child_by_field_name("body") if node.type == "for_statement" else None
+        node = body if body is not None else (_named(node) or [None])[-1]
+    return node
+
+
+def _declaration(
+    node: tree_sitter.Node, src: bytes, parent: ResourceDeclaration | None
+) -> tuple[ResourceDeclaration, tree_sitter.Node | None]:
+    parts = _named(node)
+    symbol = _text(src, parts[0]) if parts else ""
+    type_node = next((p for p in parts if p.type == "string"), None)
+    type_string = _string_value(type_node, src) if type_node is not None else ""
+    type_text = type_string if isinstance(type_string, str) else type_string.text
+    type_name, _, api_version = type_text.partition("@")
+    if parent is not None and "/" not in type_name:
+        # A nested declaration names only the child segment and may omit the version.
+        type_name = f"{parent.type}/{type_name}"
+        api_version = api_version or parent.api_version
+    value_node = parts[-1] if len(parts) >= 3 else None
+    body_node = _unwrap_body(value_node)
+    reader = _BodyReader(src)
+    body: dict[str | Expression, Value] | Expression
+    if body_node is not None and body_node.type == "object":
+        value = reader.value(body_node, ())
+        assert isinstance(value, dict)
+        body = value
+    else:
+        body = Expression(_text(src, value_node) if value_node is not None else "")
+        body_node = None
+    line, col = _pos(src, node)
+    decl = ResourceDeclaration(
+        symbol=symbol,
+        type=type_name,
+        api_version=api_version,
+        existing=any(c.type == "existing" for c in node.children),
+        line=line,
+        col=col,
+        body=body,
+        body_positions=reader.positions,
+    )
+    return decl, body_node
+
+
+# --------------------------------------------------------------------------- type data
+
+
+@dataclass(frozen=True)
+class _TypeFile:
+    types: list[dict[str, Any]]
+    resources: dict[str, dict[str, Any]]  # lower-case "Type@version" -> ResourceType
+
+
+@functools.cache
+def _load_type_file(path: str) -> _TypeFile | None:
+    # Module-level cache: the 1.3 MB network file is parsed once per process.
+    try:
+        with open(path, encoding="utf-8") as handle:
+            types = json.load(handle)
+    except OSError:
+        return None
+    resources = {t["name"].lower(): t for t in types if t.get("$type") == "ResourceType"}
+    return _TypeFile(types, resources)
+
+
+_NAMESPACE = re.compile(r"[a-z][a-z0-9]*(\.[a-z0-9]+)*")
+_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-[A-Za-z0-9]+)?")
+
+
+class TypeLibrary:
+    """bicep-types-az data laid out as `<dir>/<namespace lower-case>/<api-version>/types.json`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def from_directory(cls, path: str | os.PathLike[str]) -> TypeLibrary:
+        return cls(Path(path))
+
+    def resource_type(self, type_name: str, api_version: str) -> tuple[_TypeFile, dict[str, Any]] | None:
+        """The types file and its ResourceType entry for `type_name@api_version`, if known."""
+        namespace = type_name.split("/", 1)[0].lower()
+        if not (_NAMESPACE.fullmatch(namespace) and _API_VERSION.fullmatch(api_version)):
+            return None  # also keeps odd type strings from reaching outside the directory
+        type_file = _load_type_file(str(self.root / namespace / api_version.lower() / "types.json"))
+        if type_file is None:
+            return None
+        resource = type_file.resources.get(f"{type_name}@{api_version}".lower())
+        return (type_file, resource) if resource is not None else None
+
+
+# --------------------------------------------------------------------------- body checks
+
+_REQUIRED, _READ_ONLY = 1, 2
+_LANGUAGE_KEYS = frozenset({"parent", "scope", "dependsOn", "asserts"})
+
+
+@dataclass(frozen=True)
+class _Issue:
+    path: BodyPath  # the offending key/item; for a missing property: the object lacking it
+    message: str
+    hint: str = ""
+    missing: bool = False
+
+
+@functools.cache
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None  # .NET-only syntax (one network pattern); not checkable with `re`
+
+
+def _dotted(path: BodyPath) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part.text if isinstance(part, Expression) else part
+            out += f".{name}" if out else name
+    return out
+
+
+# Python kind of value each type accepts; types not listed accept anything.
+_KIND = {
+    "StringType": "string",
+    "StringLiteralType": "string",
+    "IntegerType": "int",
+    "BooleanType": "bool",
+    "NullType": "null",
+    "ArrayType": "array",
+    "ObjectType": "object",
+    "DiscriminatedObjectType": "object",
+}
+
+
+def _kind_of(value: Value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return "null"
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    folded = [c for c in choices if c.lower() == word.lower()]
+    if folded:
+        return f"did you mean `{folded[0]}`? (property names are case-sensitive)"
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"did you mean `{close[0]}`?" if close else ""
+
+
+class _Checker:
+    def __init__(self, types: list[dict[str, Any]]) -> None:
+        self.types = types
+
+    def resolve(self, ref: dict[str, str]) -> dict[str, Any]:
+        return self.types[int(ref["$ref"][2:])]
+
+    def describe(self, t: dict[str, Any]) -> str:
+        kind = t["$type"]
+        if kind == "StringLiteralType":
+            return repr(t["value"])
+        if kind == "UnionType":
+            names = dict.fromkeys(self.describe(self.resolve(e)) for e in t["elements"])
+            return " | ".join(names)
+        return _KIND.get(kind, "any")
+
+    def same_kind(self, t: dict[str, Any], value: Value) -> bool:
+        if t["$type"] == "UnionType":
+            return any(self.same_kind(self.resolve(e), value) for e in t["elements"])
+        expected = _KIND.get(t["$type"])
+        return expected is None or expected == _kind_of(value)
+
+    def check(self, value: Value, t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+        if isinstance(value, Expression):
+            return []
+        kind = t["$type"]
+        if kind == "UnionType":
+            return self.union(value, t, path)
+        if not self.same_kind(t, value):
+            return [_Issue(path, f"`{_dotted(path)}`: expected {self.describe(t)}, got {_kind_of(value)}")]
+        if kind == "StringLiteralType" and value != t["value"]:
+            return [_Issue(path, f"`{_dotted(path)}`: expected {t['value']!r}, got {value!r}")]
+        if kind == "StringType":
+            assert isinstance(value, str)
+            return self.string(value, t, path)
+        if kind == "IntegerType":
+            assert isinstance(value, int)
+            if "minValue" in t and value < t["minValue"]:
+                return [_Issue(path, f"`{_dotted(path)}`: {value} is below the minimum {t['minValue']}")]
+            if "maxValue" in t and value > t["maxValue"]:
+                return [_Issue(path, f"`{_dotted(path)}`: {value} is above the maximum {t['maxValue']}")]
+        if kind == "ArrayType":
+            assert isinstance(value, list)
+            return self.array(value, t, path)
+        if kind == "ObjectType":
+            assert isinstance(value, dict)
+            return self.check_object(value, t.get("properties", {}), t.get("additionalProperties"), path)
+        if kind == "DiscriminatedObjectType":
+            assert isinstance(value, dict)
+            return self.discriminated(value, t, path)
+        return []
+
+    def string(self, value: str, t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+        problem = ""
+        if len(value) < t.get("minLength", 0):
+            problem = f"is shorter than {t['minLength']} characters"
+        elif "maxLength" in t and len(value) > t["maxLength"]:
+            problem = f"is longer than {t['maxLength']} characters"
+        elif "pattern" in t and (pattern := _regex(t["pattern"])) is not None and not pattern.search(value):
+            problem = f"does not match the pattern `{t['pattern']}`"
+        return [_Issue(path, f"`{_dotted(path)}`: {value!r} {problem}")] if problem else []
+
+    def array(self, value: list[Value], t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+        if len(value) < t.get("minLength", 0):
+            return [_Issue(path, f"`{_dotted(path)}` has {len(value)} items, fewer than {t['minLength']}")]
+        if "maxLength" in t and len(value) > t["maxLength"]:
+            return [_Issue(path, f"`{_dotted(path)}` has {len(value)} items, more than {t['maxLength']}")]
+        item_type = self.resolve(t["itemType"])
+        return [issue for i, item in enumerate(value) for issue in self.check(item, item_type, path + (i,))]
+
+    def union(self, value: Value, t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+        members = [self.resolve(e) for e in t["elements"]]
+        if isinstance(value, str) and any(m.get("value") == value for m in members):
+            return []  # the common enum hit, without building a failure per literal
+        results = []
+        for member in members:
+            result = self.check(value, member, path)
+            if not result:
+                return []
+            results.append(result)
+        literals = [m["value"] for m in members if m["$type"] == "StringLiteralType"]
+        if isinstance(value, str) and len(literals) == len(members):
+            hint = _suggest(value, literals).replace(" (property names are case-sensitive)", "")
+            allowed = ", ".join(repr(v) for v in literals)
+            return [_Issue(path, f"`{_dotted(path)}`: {value!r} is not one of {allowed}", hint)]
+        # Prefer the diagnosis of a member of the right kind: its issues are the specific ones.
+        fitting = [r for m, r in zip(members, results) if self.same_kind(m, value)]
+        if not fitting:
+            return [_Issue(path, f"`{_dotted(path)}`: expected {self.describe(t)}, got {_kind_of(value)}")]
+        return min(fitting, key=len)
+
+    def check_object(
+        self,
+        value: dict[str | Expression, Value],
+        properties: dict[str, dict[str, Any]],
+        additional: dict[str, str] | None,
+        path: BodyPath,
+    ) -> list[_Issue]:
+        issues: list[_Issue] = []
+        for key, item in value.items():
+            key_path = path + (key,)
+            if isinstance(key, Expression):
+                # The key is unknown offline: only the shape of extra keys can be checked.
+                if additional is not None:
+                    issues += self.check(item, self.resolve(additional), key_path)
+                continue
+            if not path and key in _LANGUAGE_KEYS:
+                continue
+            prop = properties.get(key)
+            if prop is None:
+                if additional is not None:
+                    issues += self.check(item, self.resolve(additional), key_path)
+                else:
+                    where = f" in `{_dotted(path)}`" if path else ""
+                    issues.append(_Issue(key_path, f"unknown property `{key}`{where}", _suggest(key, list(properties))))
+            elif prop["flags"] & _READ_ONLY:
+                issues.append(_Issue(key_path, f"`{_dotted(key_path)}` is read-only and cannot be set"))
+            elif item is None and not prop["flags"] & _REQUIRED:
+                continue  # Bicep lets optional properties be null
+            else:
+                issues += self.check(item, self.resolve(prop["type"]), key_path)
+        if not any(isinstance(k, Expression) for k in value):
+            for name, prop in properties.items():
+                if prop["flags"] & (_REQUIRED | _READ_ONLY) == _REQUIRED and name not in value:
+                    where = f" in `{_dotted(path)}`" if path else ""
+                    issues.append(_Issue(path, f"missing required property `{name}`{where}", missing=True))
+        return issues
+
+    def discriminated(self, value: dict[str | Expression, Value], t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+        key = t["discriminator"]
+        if key not in value:
+            where = f" in `{_dotted(path)}`" if path else ""
+            return [_Issue(path, f"missing required property `{key}`{where}", missing=True)]
+        chosen = value[key]
+        if isinstance(chosen, Expression):
+            return []
+        elements: dict[str, dict[str, str]] = t["elements"]
+        if not isinstance(chosen, str) or chosen not in elements:
+            allowed = ", ".join(repr(v) for v in elements)
+            hint = _suggest(str(chosen), list(elements)).replace(" (property names are case-sensitive)", "")
+            return [_Issue(path + (key,), f"`{_dotted(path + (key,))}`: {chosen!r} is not one of {allowed}", hint)]
+        branch = self.resolve(elements[chosen])
+        merged = {**t.get("baseProperties", {}), **branch.get("properties", {})}
+        return self.check_object(value, merged, branch.get("additionalProperties"), path)
+
+
+def check_body(library: TypeLibrary, declaration: ResourceDeclaration) -> list[BicepFinding]:
+    """Type-data findings for one declaration, sorted by position."""
+    decl = declaration
+    at_decl = (decl.line, decl.col)
+    found = library.resource_type(decl.type, decl.api_version)
+    if found is None:
+        full = f"{decl.type}@{decl.api_version}" if decl.api_version else decl.type
+        return [
+            BicepFinding(
+                *at_decl,
+                f"no type data for {full}: the Bicep compiler would not check this body (BCP081)",
+                "use a type and api version present in bicep-types-az",
+            )
+        ]
+    type_file, resource = found
+    if decl.existing or isinstance(decl.body, Expression):
+        return []
+    findings: list[BicepFinding] = []
+    if resource.get("writableScopes") == 0:
+        findings.append(
+            BicepFinding(*at_decl, f"{decl.type}@{decl.api_version} is read-only", "declare it `existing`")
+        )
+    body = decl.body
+    name = body.get("name")
+    if decl.type.count("/") >= 2 and isinstance(name, str) and "/" in name:
+        # A child declared without `parent:` carries 'parent/child'; the type data
+        # constrains only the last segment.
+        body = {**body, "name": name.rsplit("/", 1)[1]}
+    checker = _Checker(type_file.types)
+    for issue in checker.check(body, checker.resolve(resource["body"]), ()):
+        if issue.missing and not issue.path:
+            position = at_decl
+        else:
+            position = decl.body_positions.get(issue.path, at_decl)
+        findings.append(BicepFinding(*position, issue.message, issue.hint))
+    return sorted(findings, key=lambda f: (f.line, f.col))
+
+
+def verify_bicep(text: str, library: TypeLibrary | None) -> list[BicepFinding]:
+    """Syntax errors; when there are none and a library is given, body findings of every resource."""
+    tree, src = _parse(text)
+    findings = _syntax_findings(tree.root_node, src)
+    if findings or library is None:
+        return findings
+    for decl in _declarations(tree.root_node, src, None):
+        findings += check_body(library, decl)
+    return sorted(findings, key=lambda f: (f.line, f.col))
