@@ -4,6 +4,9 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TOPOLOGIES := $(wildcard topologies/*.yaml)
+# The Azure type data the Bicep compiler uses, where this checkout sits beside shared/.
+BICEP_TYPES := $(wildcard ../shared/reference/bicep-types)
+VERIFY := $(if $(BICEP_TYPES),--bicep-types $(BICEP_TYPES))
 
 .PHONY: render check test bench clean
 
@@ -16,11 +19,11 @@ $(INSTALLED): pyproject.toml
 
 ## Render every topology in topologies/ into out/ (also regenerates the golden trees).
 render: $(INSTALLED)
-	$(BIN)/aksmesh render $(TOPOLOGIES)
+	$(BIN)/aksmesh render $(VERIFY) $(TOPOLOGIES)
 
 ## Fail when out/ is not what render would write.
 check: $(INSTALLED)
-	$(BIN)/aksmesh check $(TOPOLOGIES)
+	$(BIN)/aksmesh check $(VERIFY) $(TOPOLOGIES)
 
 ## Run the test suite.
 test: $(INSTALLED)

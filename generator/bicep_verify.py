@@ -582,3 +582,41 @@ def verify_bicep(text: str, library: TypeLibrary | None) -> list[BicepFinding]:
     for decl in _declarations(tree.root_node, src, None):
         findings += check_body(library, decl)
     return sorted(findings, key=lambda f: (f.line, f.col))
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A top-level `param`, `var`, `resource`, `module` or `output`, read back as data."""
+
+    kind: str  # parameter, variable, resource, module, output
+    name: str
+    value: Value  # the body (inside any loop or condition), as for resource bodies
+    loop_over: str | None  # source of the collection of a `[for ...]`, else None
+    condition: str | None  # source of the `if (...)` condition, else None
+    line: int
+
+
+def top_level_declarations(text: str) -> list[Declaration]:
+    tree, src = _parse(text)
+    found = []
+    for node in tree.root_node.named_children:
+        if not node.type.endswith("_declaration"):
+            continue
+        parts = _named(node)
+        value_node = parts[-1] if parts else None
+        loop_over = condition = None
+        if value_node is not None and value_node.type == "for_statement":
+            loop_parts = _named(value_node)
+            loop_over = _text(src, loop_parts[1])
+            value_node = value_node.child_by_field_name("body")
+        if value_node is not None and value_node.type == "if_statement":
+            condition_node, value_node = _named(value_node)[0], _named(value_node)[-1]
+            condition = _text(src, condition_node).removeprefix("(").removesuffix(")").strip()
+        value = _BodyReader(src).value(value_node, ()) if value_node is not None else None
+        found.append(Declaration(node.type.removesuffix("_declaration"),
+                                 _text(src, parts[0]) if parts else "", value, loop_over,
+                                 condition, _pos(src, node)[0]))
+    return found

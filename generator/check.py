@@ -357,6 +357,17 @@ def check_peering_limit(plan: Plan) -> Iterator[Finding]:
                       f"keep the mesh at {facts.MAX_PEERINGS_PER_VNET + 1} clusters or fewer")
 
 
+def check_template_size(plan: Plan) -> Iterator[Finding]:
+    resources = facts.MAIN_TEMPLATE_RESOURCES_PER_CLUSTER * len(plan.clusters)
+    if resources > facts.MAX_RESOURCES_PER_TEMPLATE:
+        most = facts.MAX_RESOURCES_PER_TEMPLATE // facts.MAIN_TEMPLATE_RESOURCES_PER_CLUSTER
+        yield Finding("AKM405", ("clusters",),
+                      f"main.bicep would deploy {resources} resources for "
+                      f"{len(plan.clusters)} clusters; ARM allows "
+                      f"{facts.MAX_RESOURCES_PER_TEMPLATE} per template",
+                      f"keep the mesh at {most} clusters or fewer per topology")
+
+
 def check_cilium_version(plan: Plan) -> Iterator[Finding]:
     minor = ".".join(plan.cilium_version.split(".")[:2])
     if minor not in facts.CILIUM_SUPPORTED_MINORS:
@@ -375,6 +386,7 @@ PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
     check_azure_name_lengths,
     check_regions,
     check_peering_limit,
+    check_template_size,
     check_subnet_in_vnet,
     check_overlaps,
     check_range_rules,

@@ -24,6 +24,10 @@ output_format = click.option(
     show_default=True, help="How to print diagnostics.")
 strict_option = click.option(
     "--strict", is_flag=True, help="Treat warnings as errors.")
+bicep_types_option = click.option(
+    "--bicep-types", type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Azure/bicep-types-az type data (<namespace>/<api-version>/types.json) to check "
+         "every Bicep resource body against, as the Bicep compiler does.")
 out_option = click.option(
     "-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
     show_default=True, help="Directory that holds one tree per topology.")
@@ -70,12 +74,14 @@ def plan(topology: Path, as_json: bool) -> None:
 @topology_files
 @out_option
 @strict_option
+@bicep_types_option
 @output_format
-def render(topologies: tuple[Path, ...], out: Path, strict: bool, fmt: str) -> None:
+def render(topologies: tuple[Path, ...], out: Path, strict: bool, bicep_types: Path | None,
+           fmt: str) -> None:
     """Render topologies into OUT/<name>/, atomically: all files or none."""
     from .write import write_tree
 
-    results = _compile_all(topologies, strict, fmt)
+    results = _compile_all(topologies, _options(strict, bicep_types), fmt)
     for result in results:
         assert result.plan is not None and result.files is not None
         root = out / result.plan.name
@@ -90,12 +96,14 @@ def render(topologies: tuple[Path, ...], out: Path, strict: bool, fmt: str) -> N
 @topology_files
 @out_option
 @strict_option
+@bicep_types_option
 @output_format
-def check(topologies: tuple[Path, ...], out: Path, strict: bool, fmt: str) -> None:
+def check(topologies: tuple[Path, ...], out: Path, strict: bool, bicep_types: Path | None,
+          fmt: str) -> None:
     """Fail when OUT/<name>/ differs from what render would write (a CI drift gate)."""
     from .write import compare
 
-    results = _compile_all(topologies, strict, fmt)
+    results = _compile_all(topologies, _options(strict, bicep_types), fmt)
     stale: list[Diagnostic] = []
     for result in results:
         assert result.plan is not None and result.files is not None
@@ -128,10 +136,15 @@ def _stale_message(status: str) -> str:
             "removed": "extra: render would remove this file"}[status]
 
 
-def _compile_all(topologies: tuple[Path, ...], strict: bool, fmt: str
+def _options(strict: bool, bicep_types: Path | None) -> compiler.Options:
+    from .verify import References
+
+    return compiler.Options(strict=strict, references=References(bicep_types=bicep_types))
+
+
+def _compile_all(topologies: tuple[Path, ...], options: compiler.Options, fmt: str
                  ) -> list[compiler.Result]:
     """Compile every topology; stop before any output when one of them has errors."""
-    options = compiler.Options(strict=strict)
     results = [compiler.compile_topology(path, options) for path in topologies]
     diagnostics = [d for r in results for d in r.diagnostics]
     names = [r.plan.name for r in results if r.plan is not None]

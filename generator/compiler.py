@@ -12,11 +12,13 @@ from .check import check_document, check_plan
 from .diagnostics import Diagnostic, has_errors, strict as strictly
 from .load import Document, LoadError, load_schema, load_topology
 from .plan import Plan, plan_topology
+from .verify import References
 
 
 @dataclass(frozen=True)
 class Options:
     strict: bool = False
+    references: References = References()
 
 
 @dataclass
@@ -55,10 +57,15 @@ def compile_topology(path: Path, options: Options = Options(), display: str | No
                      ) -> Result:
     """Validate, then render and verify the output tree in memory."""
     from .render import render
+    from .verify import verify
 
     result = validate(path, options, display)
     if result.ok and result.plan is not None:
-        result.files = render(result.plan)
+        files = render(result.plan)
+        findings = verify(result.plan, files, options.references)
+        result.diagnostics += strictly(findings) if options.strict else findings
+        if result.ok:
+            result.files = files
     return result
 
 

@@ -13,6 +13,7 @@ from typing import Iterable
 
 
 class Severity(enum.IntEnum):
+    NOTE = 0  # says what was not checked; never fails a run, not even under --strict
     WARNING = 1
     ERROR = 2
 
@@ -42,15 +43,16 @@ class Diagnostic:
     path: tuple[str | int, ...] = field(default=(), compare=False)
 
     def format_text(self) -> str:
-        text = f"{self.file}:{self.line}:{self.col}: {self.code} {self.message}"
-        if self.severity is Severity.WARNING:
-            text = f"{self.file}:{self.line}:{self.col}: {self.code} warning: {self.message}"
+        label = "" if self.severity is Severity.ERROR else f"{self.severity}: "
+        text = f"{self.file}:{self.line}:{self.col}: {self.code} {label}{self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
 
     def as_error(self) -> Diagnostic:
-        return replace(self, severity=Severity.ERROR)
+        if self.severity is Severity.WARNING:
+            return replace(self, severity=Severity.ERROR)
+        return self
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def _registry(codes: Iterable[Code]) -> dict[str, Code]:
     return registry
 
 
-E, W = Severity.ERROR, Severity.WARNING
+E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTE
 
 CODES = _registry(
     [
@@ -154,6 +156,18 @@ CODES = _registry(
              "per VNet."),
         Code("AKM404", E, "Cilium version not supported",
              "aksmesh renders values for the Cilium chart versions it knows."),
+        Code("AKM405", E, "too many resources for one ARM template",
+             "main.bicep deploys three resources per cluster (resource group, cluster "
+             "module, peerings module); ARM allows 800 per template."),
+        # 5xx: verification of the rendered tree (a failure here is a bug in aksmesh)
+        Code("AKM501", E, "generated Bicep does not parse",
+             "tree-sitter-bicep found a syntax error in a generated Bicep file."),
+        Code("AKM502", E, "generated Bicep violates the Azure type data",
+             "A resource body does not match the Bicep type data (unknown, read-only or "
+             "missing properties, wrong types, patterns or ranges)."),
+        Code("AKM503", N, "Bicep resource bodies not checked",
+             "Without --bicep-types DIR (a copy of Azure/bicep-types-az `generated/` data), "
+             "render checks Bicep syntax only."),
         # 9xx: the output tree
         Code("AKM901", E, "output tree out of date",
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "

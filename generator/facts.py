@@ -60,6 +60,10 @@ DNS_SERVICE_IP_OFFSET = 10
 CLUSTERMESH_PORT = 2379
 
 # Azure limits (Azure subscription and service limits).
+MAX_RESOURCES_PER_TEMPLATE = 800
+# What main.bicep deploys per cluster: its resource group, the cluster module and the
+# peerings module (tests count them in the parsed template).
+MAIN_TEMPLATE_RESOURCES_PER_CLUSTER = 3
 MAX_PEERINGS_PER_VNET = 500
 MAX_NAME_LENGTH = {
     "resource group": 90,
@@ -68,4 +72,17 @@ MAX_NAME_LENGTH = {
     "deployment": 64,
     "user-assigned identity": 128,
     "virtual network": 64,
+}
+
+# API versions of every resource type aksmesh emits: the newest for which Bicep type data
+# exists (Azure/bicep-types-az), so that the Bicep compiler checks every body (no BCP081).
+API_VERSIONS = {
+    "Microsoft.Resources/resourceGroups": "2025-04-01",
+    "Microsoft.Network/virtualNetworks": "2025-09-01",
+    "Microsoft.Network/virtualNetworks/subnets": "2025-09-01",
+    "Microsoft.Network/virtualNetworks/virtualNetworkPeerings": "2025-09-01",
+    "Microsoft.Network/networkSecurityGroups": "2025-09-01",
+    "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",
+    "Microsoft.Authorization/roleAssignments": "2022-04-01",
+    "Microsoft.ContainerService/managedClusters": "2026-05-01",
 }

@@ -60,6 +60,7 @@ class Cluster:
     clustermesh_ip: IPv4Address
     # Azure names
     resource_group: str
+    node_resource_group: str
     aks_name: str
     dns_prefix: str
     vnet_name: str
@@ -74,7 +75,7 @@ class Cluster:
     def azure_names(self) -> dict[str, str]:
         """Every Azure name of the cluster, keyed by the kind of name (facts.MAX_NAME_LENGTH)."""
         return {
-            "resource group": self.resource_group,
+            "resource group": max((self.resource_group, self.node_resource_group), key=len),
             "AKS cluster": self.aks_name,
             "dnsPrefix": self.dns_prefix,
             "virtual network": self.vnet_name,
@@ -174,6 +175,7 @@ def _plan_cluster(index: int, topology_name: str, c: dict[str, Any]) -> Cluster:
         dns_service_ip=IPv4Address(dns_ip) if dns_ip else default_dns_service_ip(service_cidr),
         clustermesh_ip=IPv4Address(mesh_ip) if mesh_ip else default_clustermesh_ip(node_subnet),
         resource_group=f"rg-{topology_name}-{name}",
+        node_resource_group=f"rg-{topology_name}-{name}-nodes",
         aks_name=f"aks-{topology_name}-{name}",
         dns_prefix=f"{topology_name}-{name}",
         vnet_name=f"vnet-{topology_name}-{name}",

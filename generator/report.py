@@ -31,9 +31,9 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
 
 
 def summary(diagnostics: Sequence[Diagnostic]) -> str:
-    errors = sum(d.severity is Severity.ERROR for d in diagnostics)
-    warnings = len(diagnostics) - errors
-    return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    counts = [(sum(d.severity is severity for d in diagnostics), str(severity))
+              for severity in (Severity.ERROR, Severity.WARNING, Severity.NOTE)]
+    return ", ".join(f"{n} {name}{'s' * (n != 1)}" for n, name in counts if n or name != "note")
 
 
 FORMATS: dict[str, Callable[[Sequence[Diagnostic]], str]] = {

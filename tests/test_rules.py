@@ -113,7 +113,7 @@ def test_more_clusters_than_cilium_connects_is_akm206(diagnose):
 
 def test_more_peerings_than_azure_allows_is_akm403(diagnose):
     diagnostics = diagnose(_mesh(502, "cilium:\n  maxConnectedClusters: 511"))
-    assert [(d.code, d.line) for d in diagnostics] == [("AKM403", 5)]
+    assert [(d.code, d.line) for d in diagnostics] == [("AKM403", 5), ("AKM405", 5)]
 
 
 def test_a_mesh_of_255_is_clean(diagnose):

@@ -1,0 +1,215 @@
+"""The Bicep backend, read back through an independent parser (tree-sitter-bicep).
+
+Facts are asserted on the parsed tree of every rendered file, for a 3- and a 20-cluster
+mesh, against the plan, and every body is checked against the Bicep compiler's type data.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import pytest
+
+from conftest import PROJECT, REFERENCE
+from generator import compiler, facts
+from generator.bicep_verify import (Expression, TypeLibrary, resource_declarations,
+                                    syntax_errors, top_level_declarations, verify_bicep)
+from generator.example import example_topology
+from generator.verify import References
+
+TYPES = REFERENCE / "bicep-types"
+
+
+@pytest.fixture(scope="module", params=[3, 20], ids=["3-clusters", "20-clusters"])
+def rendered(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp("bicep") / "mesh.yaml"
+    path.write_text(example_topology(request.param))
+    result = compiler.compile_topology(path, compiler.Options(references=References(TYPES)))
+    assert result.ok, result.diagnostics
+    return result.plan, result.files
+
+
+def declarations(files, path):
+    """Top-level declarations by name; outputs live in their own namespace, so they are left out."""
+    return {d.name: d for d in top_level_declarations(files[path]) if d.kind != "output"}
+
+
+def resources(files, path):
+    return {d.symbol: d for d in resource_declarations(files[path])}
+
+
+def test_every_bicep_file_parses_and_matches_the_type_data(rendered):
+    _, files = rendered
+    library = TypeLibrary.from_directory(TYPES)
+    bicep_files = [p for p in files if p.endswith(".bicep")]
+    assert sorted(bicep_files) == ["bicep/main.bicep", "bicep/modules/cluster.bicep",
+                                   "bicep/modules/peerings.bicep"]
+    for path in bicep_files:
+        assert syntax_errors(files[path]) == [], path
+        assert verify_bicep(files[path], library) == [], path
+
+
+def test_every_api_version_has_type_data(rendered):
+    _, files = rendered
+    library = TypeLibrary.from_directory(TYPES)
+    for path in (p for p in files if p.endswith(".bicep")):
+        for declaration in resource_declarations(files[path]):
+            assert library.resource_type(declaration.type, declaration.api_version), \
+                f"{declaration.type}@{declaration.api_version} in {path}"
+
+
+def test_main_lists_every_cluster_with_the_planned_values(rendered):
+    plan, files = rendered
+    main = declarations(files, "bicep/main.bicep")
+    assert main["clusters"].kind == "variable"
+    listed = main["clusters"].value
+    assert [c["name"] for c in listed] == [c.name for c in plan.clusters]
+    for entry, cluster in zip(listed, plan.clusters):
+        assert (entry["podCidr"], entry["serviceCidr"], entry["dnsServiceIP"],
+                entry["vnetCidr"], entry["nodeSubnetCidr"], entry["location"]) == (
+            str(cluster.pod_cidr), str(cluster.service_cidr), str(cluster.dns_service_ip),
+            str(cluster.vnet_cidr), str(cluster.node_subnet_cidr), cluster.region)
+    prefixes = [c["dnsPrefix"] for c in listed]
+    assert len(set(prefixes)) == len(prefixes)
+
+
+def test_modules_receive_each_cluster_value_by_name(rendered):
+    _, files = rendered
+    main = declarations(files, "bicep/main.bicep")
+    params = main["clusterDeployments"].value["params"]
+    cluster_params = {d.name for d in top_level_declarations(files["bicep/modules/cluster.bicep"])
+                      if d.kind == "parameter"}
+    assert set(params) == cluster_params
+    for name in ("podCidr", "serviceCidr", "dnsServiceIP", "dnsPrefix", "vnetCidr"):
+        assert params[name] == Expression(f"c.{name}")
+
+
+def test_cluster_brings_its_own_cni_with_the_planned_ranges(rendered):
+    _, files = rendered
+    cluster = resources(files, "bicep/modules/cluster.bicep")["cluster"].body
+    network = cluster["properties"]["networkProfile"]
+    assert network["networkPlugin"] == "none"
+    assert (network["podCidr"], network["serviceCidr"], network["dnsServiceIP"]) == (
+        Expression("podCidr"), Expression("serviceCidr"), Expression("dnsServiceIP"))
+    for unset in ("networkPolicy", "networkDataplane", "networkPluginMode"):
+        assert unset not in network
+    [pool] = cluster["properties"]["agentPoolProfiles"]
+    assert pool["mode"] == "System" and pool["vnetSubnetID"] == Expression("nodeSubnet.id")
+
+
+def test_secure_defaults(rendered):
+    _, files = rendered
+    properties = resources(files, "bicep/modules/cluster.bicep")["cluster"].body["properties"]
+    assert properties["enableRBAC"] is True and properties["disableLocalAccounts"] is True
+    assert properties["aadProfile"]["enableAzureRBAC"] is True
+    assert properties["oidcIssuerProfile"]["enabled"] is True
+    assert properties["securityProfile"]["workloadIdentity"]["enabled"] is True
+    assert properties["addonProfiles"]["azurepolicy"]["enabled"] is True
+    assert properties["autoUpgradeProfile"]["upgradeChannel"] == "patch"
+
+
+def test_role_assignment_exists_before_the_cluster(rendered):
+    _, files = rendered
+    module = resources(files, "bicep/modules/cluster.bicep")
+    assignment = module["subnetNetworkContributor"].body
+    assert assignment["scope"] == Expression("nodeSubnet")
+    assert assignment["properties"]["principalId"] == Expression(
+        "controlPlaneIdentity.properties.principalId")
+    assert "4d97b98b-1d4f-4787-a291-c67834d212e7" in files["bicep/modules/cluster.bicep"]
+    cluster = module["cluster"].body
+    assert cluster["identity"]["type"] == "UserAssigned"
+    assert Expression("subnetNetworkContributor") in cluster["dependsOn"]
+
+
+def test_full_mesh_peering_after_every_vnet(rendered):
+    plan, files = rendered
+    main = declarations(files, "bicep/main.bicep")
+    peerings_module = main["peeringDeployments"]
+    assert peerings_module.loop_over == "clusters"
+    assert Expression("clusterDeployments") in peerings_module.value["dependsOn"]
+    peerings = declarations(files, "bicep/modules/peerings.bicep")["peerings"]
+    # Each cluster's module loops over the whole mesh and skips its own VNet.
+    assert peerings.loop_over == "mesh"
+    assert peerings.condition == "peer.vnetName != localVnetName"
+    vnets = [c["vnetName"] for c in declarations(files, "bicep/main.bicep")["clusters"].value]
+    pairs = {(local, remote) for local in vnets for remote in vnets if remote != local}
+    assert len(pairs) == len(plan.peerings) == len(plan.clusters) * (len(plan.clusters) - 1)
+    properties = peerings.value["properties"]
+    assert properties["allowVirtualNetworkAccess"] is True
+    assert properties["allowForwardedTraffic"] is True
+
+
+def test_arm_limits_hold(rendered):
+    plan, files = rendered
+    main = declarations(files, "bicep/main.bicep")
+    deployed = [d for d in main.values() if d.kind in ("resource", "module")]
+    count = sum(len(plan.clusters) if d.loop_over == "clusters" else 1 for d in deployed)
+    assert count == facts.MAIN_TEMPLATE_RESOURCES_PER_CLUSTER * len(plan.clusters)
+    assert count <= facts.MAX_RESOURCES_PER_TEMPLATE
+    names = [c[key] for c in main["clusters"].value
+             for key in ("clusterDeployment", "peeringsDeployment")]
+    assert max(map(len, names)) <= 64 and len(set(names)) == len(names)
+    for path in (p for p in files if p.endswith(".bicep")):
+        parameters = [d for d in top_level_declarations(files[path]) if d.kind == "parameter"]
+        assert len(parameters) <= 256
+        assert len(files[path].encode()) < 4 * 1024 * 1024
+
+
+def test_adding_a_cluster_changes_only_what_it_must(tmp_path):
+    def bicep(size):
+        path = tmp_path / f"mesh-{size}.yaml"
+        path.write_text(example_topology(size, name="mesh"))
+        return compiler.compile_topology(path).files
+
+    before, after = bicep(3), bicep(4)
+    assert before["bicep/modules/cluster.bicep"] == after["bicep/modules/cluster.bicep"]
+    assert before["bicep/modules/peerings.bicep"] == after["bicep/modules/peerings.bicep"]
+    old, new = before["bicep/main.bicep"].splitlines(), after["bicep/main.bicep"].splitlines()
+    changes = [op for op in difflib.SequenceMatcher(a=old, b=new).get_opcodes() if op[0] != "equal"]
+    # One block of lines inserted (the new cluster's entry), nothing changed or removed.
+    [(tag, _, _, first, last)] = changes
+    assert tag == "insert" and "name: 'c004'" in "\n".join(new[first:last])
+
+
+def test_render_notes_when_bodies_are_not_type_checked(tmp_path):
+    path = tmp_path / "mesh.yaml"
+    path.write_text(example_topology(2))
+    result = compiler.compile_topology(path)
+    assert result.ok and [d.code for d in result.diagnostics] == ["AKM503"]
+
+
+@pytest.fixture
+def fresh_templates():
+    """Jinja folds the `api` filter on constants when it compiles a template."""
+    from generator import render
+
+    render.jinja_env.cache_clear()
+    yield
+    render.jinja_env.cache_clear()
+
+
+def test_a_type_data_violation_stops_the_render(tmp_path, monkeypatch, fresh_templates):
+    # An API version without type data is what an outdated table would produce.
+    monkeypatch.setitem(facts.API_VERSIONS, "Microsoft.Network/virtualNetworks", "2019-01-01")
+    path = tmp_path / "mesh.yaml"
+    path.write_text(example_topology(2))
+    result = compiler.compile_topology(path, compiler.Options(references=References(TYPES)))
+    assert not result.ok and result.files is None
+    assert {d.code for d in result.diagnostics} == {"AKM502"}
+
+
+def test_broken_bicep_is_akm501(monkeypatch, tmp_path):
+    from generator import verify
+
+    path = tmp_path / "mesh.yaml"
+    path.write_text(example_topology(2))
+    plan = compiler.validate(path).plan
+    diagnostics = verify.verify_bicep_files(plan, {"bicep/main.bicep": "resource x 'a@b' = {\n"},
+                                            None)
+    assert [d.code for d in diagnostics][:1] == ["AKM501"]
+
+
+def test_template_resource_limit_is_akm405(tmp_path):
+    path = tmp_path / "mesh.yaml"
+    path.write_text(example_topology(300))
+    assert "AKM405" in {d.code for d in compiler.validate(path).diagnostics}
