@@ -21,10 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from dataclasses import dataclass
+
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -32,6 +30,11 @@ from ruamel.yaml.error import YAMLError
 # setting); sops' MAC still covers every value, so nothing may edit the file afterwards.
 ENCRYPTED_REGEX = "^(data|stringData)$"
 VALUES_KEY = "values.yaml"
+# Where `ca init` stores the CA, beside the topology: topologies/<stem>/cilium-ca.sops.yaml.
+CA_FILE_NAME = "cilium-ca.sops.yaml"
+SECRET_NAME = "cilium-mesh-ca"  # not `cilium-ca`: the chart owns a Secret of that name
+# The HelmRelease reads valuesFrom Secrets in its own namespace.
+SECRET_NAMESPACE = "flux-system"
 SOPS_TIMEOUT_SECONDS = 60
 
 # age1 + bech32 data. Plugin and post-quantum recipients put another "1"-terminated part in
@@ -52,6 +55,12 @@ class CaError(Exception):
 
 def create_ca(common_name: str = "Cilium CA", days: int = 1095) -> tuple[bytes, bytes]:
     """A self-signed CA: (certificate PEM, PKCS#1 RSA key PEM)."""
+    # Imported here: only `ca init` needs cryptography, and it costs start-up time.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -172,6 +181,35 @@ def init_ca(name: str, namespace: str, age_recipients: list[str], sops: str | No
     cert_pem, key_pem = create_ca()
     return encrypt_with_sops(ca_secret_manifest(cert_pem, key_pem, name, namespace),
                              age_recipients, binary)
+
+
+@dataclass(frozen=True)
+class SharedCa:
+    """The committed CA file as render needs it: encrypted text and readable metadata."""
+
+    file_name: str
+    text: str
+    secret_name: str
+    namespace: str
+    recipients: tuple[str, ...]
+
+
+def inspect_ca_file(text: str, file_name: str = CA_FILE_NAME) -> SharedCa:
+    """Check that `text` is a sops-encrypted Secret in flux-system; raise CaError if not."""
+    if not is_encrypted_secret(text):
+        raise CaError("the CA file is not a sops-encrypted Secret: its values would be "
+                      "committed in clear", "recreate it with `aksmesh ca init`")
+    document = _load(text)
+    metadata = document.get("metadata") or {}
+    if document.get("kind") != "Secret" or not isinstance(metadata, dict):
+        raise CaError("the CA file is not a Kubernetes Secret", "recreate it with "
+                      "`aksmesh ca init`")
+    if metadata.get("namespace") != SECRET_NAMESPACE:
+        raise CaError(f"the CA Secret is in namespace {metadata.get('namespace')!r}, not "
+                      f"{SECRET_NAMESPACE!r} where the HelmRelease reads it",
+                      "recreate it with `aksmesh ca init`; an encrypted file cannot be edited")
+    return SharedCa(file_name, text, str(metadata.get("name")), SECRET_NAMESPACE,
+                    tuple(read_age_recipients(text)))
 
 
 def read_age_recipients(encrypted_yaml: str) -> list[str]:

@@ -131,6 +131,47 @@ def example(clusters: int, name: str | None) -> None:
     click.echo(example_topology(clusters, name), nl=False)
 
 
+@cli.group()
+def ca() -> None:
+    """Manage the mesh's shared Cilium CA."""
+
+
+@ca.command("init")
+@click.argument("topology", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--age-recipient", "recipients", multiple=True, required=True,
+              metavar="AGE_PUBLIC_KEY",
+              help="age public key (age1...) that may decrypt the CA; repeat for several. "
+                   "Give the key of the flux-system/sops-age Secret of the clusters.")
+@click.option("--force", is_flag=True, help="Replace an existing CA (re-keys every cluster).")
+def ca_init(topology: Path, recipients: tuple[str, ...], force: bool) -> None:
+    """Create the shared CA, encrypted with sops to the age recipients, beside TOPOLOGY."""
+    from .ca import SECRET_NAME, SECRET_NAMESPACE, CaError, init_ca
+    from .load import shared_ca_path
+    from .write import write_file
+
+    result = compiler.validate(topology)
+    if not result.ok:
+        _emit(result.diagnostics, "text")
+        _exit(result.diagnostics)
+    target = shared_ca_path(topology)
+    if target.exists() and not force:
+        _fail(f"{target} exists", "every cluster trusts that CA; replacing it re-keys the whole "
+              "mesh: pass --force if that is what you want")
+    try:
+        encrypted = init_ca(SECRET_NAME, SECRET_NAMESPACE, list(recipients))
+    except CaError as error:
+        _fail(error.message, error.hint)
+    write_file(target, encrypted)
+    click.echo(f"{target}: new CA, encrypted to {len(recipients)} age "
+               f"recipient{'s' * (len(recipients) != 1)}; run `aksmesh render` and commit both",
+               err=True)
+
+
+def _fail(message: str, hint: str = "") -> None:
+    click.echo(f"aksmesh: error: {message}" + (f"\n  hint: {hint}" if hint else ""), err=True)
+    sys.exit(EXIT_FINDINGS)
+
+
 def _stale_message(status: str) -> str:
     return {"created": "missing: render would create this file",
             "removed": "extra: render would remove this file"}[status]

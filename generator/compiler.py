@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .check import check_document, check_plan
-from .diagnostics import Diagnostic, has_errors, strict as strictly
-from .load import Document, LoadError, load_schema, load_topology
+from .ca import SharedCa
+from .diagnostics import Diagnostic, diagnostic, has_errors, strict as strictly
+from .load import (Document, LoadError, load_schema, load_shared_ca, load_topology,
+                   shared_ca_path)
 from .plan import Plan, plan_topology
 from .verify import References
 
@@ -60,13 +62,35 @@ def compile_topology(path: Path, options: Options = Options(), display: str | No
     from .verify import verify
 
     result = validate(path, options, display)
-    if result.ok and result.plan is not None:
-        files = render(result.plan)
-        findings = verify(result.plan, files, options.references)
-        result.diagnostics += strictly(findings) if options.strict else findings
-        if result.ok:
-            result.files = files
+    if not result.ok or result.plan is None:
+        return result
+    ca, findings = _shared_ca(path, result.file)
+    if not has_errors(findings):
+        files = render(result.plan, ca)
+        findings += verify(result.plan, files, options.references)
+    result.diagnostics += strictly(findings) if options.strict else findings
+    if result.ok:
+        result.files = files
     return result
+
+
+def _shared_ca(path: Path, display: str) -> tuple[SharedCa | None, list[Diagnostic]]:
+    from .ca import CaError
+
+    ca_path = shared_ca_path(path)
+    try:
+        ca = load_shared_ca(path)
+    except CaError as error:
+        return None, [diagnostic("AKM602", str(ca_path), 1, 1, error.message, error.hint)]
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [diagnostic("AKM602", str(ca_path), 1, 1, f"cannot read the CA file: "
+                                 f"{getattr(error, 'strerror', None) or error}")]
+    if ca is None:
+        return None, [diagnostic(
+            "AKM601", display, 1, 1,
+            "no shared Cilium CA: each cluster would generate its own and the mesh "
+            "would fail", f"create it: aksmesh ca init {display} --age-recipient <age1...>")]
+    return ca, []
 
 
 def _finish(document: Document, findings: list, options: Options) -> list[Diagnostic]:

@@ -168,6 +168,14 @@ CODES = _registry(
         Code("AKM503", N, "Bicep resource bodies not checked",
              "Without --bicep-types DIR (a copy of Azure/bicep-types-az `generated/` data), "
              "render checks Bicep syntax only."),
+        # 6xx: inputs besides the topology
+        Code("AKM601", W, "no shared Cilium CA",
+             "Without the CA file that `aksmesh ca init` creates, every cluster generates "
+             "its own CA and the clusters cannot authenticate each other. render still "
+             "writes everything else."),
+        Code("AKM602", E, "CA file not usable",
+             "The CA file beside the topology must be the sops-encrypted Secret in "
+             "flux-system that `aksmesh ca init` writes; aksmesh never copies a CA in clear."),
         # 9xx: the output tree
         Code("AKM901", E, "output tree out of date",
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "

@@ -199,3 +199,24 @@ def load_schema() -> dict[str, Any]:
     import json
 
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def shared_ca_path(topology: Path) -> Path:
+    """Where `aksmesh ca init` keeps a topology's CA: a folder named like the topology file,
+    beside it, so that `topologies/*.yaml` never takes it for a topology."""
+    from .ca import CA_FILE_NAME
+
+    return topology.parent / topology.stem / CA_FILE_NAME
+
+
+def load_shared_ca(topology: Path):
+    """The topology's encrypted CA, or None when `ca init` has not been run.
+
+    Raises CaError when the file exists but is not an encrypted Secret in flux-system.
+    """
+    from .ca import inspect_ca_file
+
+    path = shared_ca_path(topology)
+    if not path.is_file():
+        return None
+    return inspect_ca_file(path.read_text(encoding="utf-8"), path.name)

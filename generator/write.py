@@ -72,6 +72,17 @@ def write_tree(root: Path, files: dict[str, str]) -> list[Change]:
     return changes
 
 
+def write_file(path: Path, text: str) -> None:
+    """Write one file atomically: a temporary sibling, then a rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.parent / f".{path.name}.aksmesh-tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
 def _with_manifest(files: dict[str, str]) -> dict[str, str]:
     for path in files:
         _check_relative(path)

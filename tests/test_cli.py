@@ -100,7 +100,7 @@ def test_render_keeps_foreign_files_and_removes_its_own_stale_ones(tmp_path, top
     run("render", "-o", out, topology)
     root = out / "mesh"
     foreign = root / "clusters" / "ne" / "flux-system" / "gotk-components.yaml"
-    foreign.parent.mkdir(parents=True)
+    foreign.parent.mkdir(parents=True, exist_ok=True)
     foreign.write_text("kind: flux\n")
     # Pretend an earlier version of aksmesh wrote a file it no longer produces.
     (root / "old.yaml").write_text("stale\n")
