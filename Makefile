@@ -4,9 +4,11 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TOPOLOGIES := $(wildcard topologies/*.yaml)
-# The Azure type data the Bicep compiler uses, where this checkout sits beside shared/.
-BICEP_TYPES := $(wildcard ../shared/reference/bicep-types)
-VERIFY := $(if $(BICEP_TYPES),--bicep-types $(BICEP_TYPES))
+# Upstream schemas (Azure type data, Flux CRDs, Cilium values), where this checkout sits
+# beside shared/; without them render says what it could not check.
+REFERENCE := $(wildcard ../shared/reference)
+VERIFY := $(if $(REFERENCE),--bicep-types $(REFERENCE)/bicep-types \
+	--crd-schemas $(REFERENCE)/flux --cilium-values-schema $(REFERENCE)/cilium/values.schema.json)
 
 .PHONY: render check test bench clean
 

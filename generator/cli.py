@@ -28,6 +28,13 @@ bicep_types_option = click.option(
     "--bicep-types", type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Azure/bicep-types-az type data (<namespace>/<api-version>/types.json) to check "
          "every Bicep resource body against, as the Bicep compiler does.")
+crd_schemas_option = click.option(
+    "--crd-schemas", type=click.Path(path_type=Path, file_okay=False, exists=True),
+    multiple=True, help="Directory of CRD JSON schemas laid out as <group>/<kind>_<version>.json "
+    "(kubeconform's layout) to validate every Flux object against, strictly. Repeatable.")
+cilium_schema_option = click.option(
+    "--cilium-values-schema", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The Cilium chart's values.schema.json, to validate every values.yaml against.")
 out_option = click.option(
     "-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
     show_default=True, help="Directory that holds one tree per topology.")
@@ -75,13 +82,16 @@ def plan(topology: Path, as_json: bool) -> None:
 @out_option
 @strict_option
 @bicep_types_option
+@crd_schemas_option
+@cilium_schema_option
 @output_format
 def render(topologies: tuple[Path, ...], out: Path, strict: bool, bicep_types: Path | None,
+           crd_schemas: tuple[Path, ...], cilium_values_schema: Path | None,
            fmt: str) -> None:
     """Render topologies into OUT/<name>/, atomically: all files or none."""
     from .write import write_tree
 
-    results = _compile_all(topologies, _options(strict, bicep_types), fmt)
+    results = _compile_all(topologies, _options(strict, bicep_types, crd_schemas, cilium_values_schema), fmt)
     for result in results:
         assert result.plan is not None and result.files is not None
         root = out / result.plan.name
@@ -97,13 +107,16 @@ def render(topologies: tuple[Path, ...], out: Path, strict: bool, bicep_types: P
 @out_option
 @strict_option
 @bicep_types_option
+@crd_schemas_option
+@cilium_schema_option
 @output_format
 def check(topologies: tuple[Path, ...], out: Path, strict: bool, bicep_types: Path | None,
-          fmt: str) -> None:
+           crd_schemas: tuple[Path, ...], cilium_values_schema: Path | None,
+           fmt: str) -> None:
     """Fail when OUT/<name>/ differs from what render would write (a CI drift gate)."""
     from .write import compare
 
-    results = _compile_all(topologies, _options(strict, bicep_types), fmt)
+    results = _compile_all(topologies, _options(strict, bicep_types, crd_schemas, cilium_values_schema), fmt)
     stale: list[Diagnostic] = []
     for result in results:
         assert result.plan is not None and result.files is not None
@@ -177,10 +190,12 @@ def _stale_message(status: str) -> str:
             "removed": "extra: render would remove this file"}[status]
 
 
-def _options(strict: bool, bicep_types: Path | None) -> compiler.Options:
+def _options(strict: bool, bicep_types: Path | None, crd_schemas: tuple[Path, ...],
+             cilium_values_schema: Path | None) -> compiler.Options:
     from .verify import References
 
-    return compiler.Options(strict=strict, references=References(bicep_types=bicep_types))
+    return compiler.Options(strict=strict, references=References(
+        bicep_types, crd_schemas, cilium_values_schema))
 
 
 def _compile_all(topologies: tuple[Path, ...], options: compiler.Options, fmt: str

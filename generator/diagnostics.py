@@ -168,6 +168,20 @@ CODES = _registry(
         Code("AKM503", N, "Bicep resource bodies not checked",
              "Without --bicep-types DIR (a copy of Azure/bicep-types-az `generated/` data), "
              "render checks Bicep syntax only."),
+        Code("AKM511", E, "generated manifest violates its schema",
+             "A rendered Flux object does not validate strictly against its CRD schema "
+             "(from --crd-schemas), or no schema exists for its API version."),
+        Code("AKM512", E, "generated Cilium values violate the chart's schema",
+             "A rendered values.yaml does not validate against the Cilium chart's "
+             "values.schema.json (from --cilium-values-schema)."),
+        Code("AKM513", N, "manifests not checked against schemas",
+             "Without --crd-schemas and --cilium-values-schema, render checks the YAML "
+             "syntax and the mesh consistency of the Flux tree only."),
+        Code("AKM514", E, "generated Cilium values disagree with the plan",
+             "A cluster's values.yaml does not carry its planned name, id, pod range, "
+             "ClusterMesh IP or exactly its planned mesh peers."),
+        Code("AKM515", E, "secret in clear in the output",
+             "A rendered file holds a private key or an unencrypted Secret value."),
         # 6xx: inputs besides the topology
         Code("AKM601", W, "no shared Cilium CA",
              "Without the CA file that `aksmesh ca init` creates, every cluster generates "

@@ -1,27 +1,43 @@
 """Stage 5, verify: every rendered file checked offline before anything is written.
 
 A finding here means aksmesh rendered something wrong: it is reported against the
-rendered file and stops the write. What cannot be checked is said, as a note.
+rendered file and stops the write. What cannot be checked is said, as a note. Schemas are
+the user's to give (`--bicep-types`, `--crd-schemas`, `--cilium-values-schema`), the way
+kubeconform takes a schema location; aksmesh ships none of them.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from .diagnostics import Diagnostic, diagnostic
-from .plan import Plan
+from .plan import Cluster, Plan
 
 
 @dataclass(frozen=True)
 class References:
-    """Schema data the user passes in; None where it was not given."""
+    """Schema data the user passes in; empty where it was not given."""
 
     bicep_types: Path | None = None
+    crd_schemas: tuple[Path, ...] = ()  # <group>/<kind>_<version>.json, as kubeconform reads
+    cilium_values_schema: Path | None = None
 
 
 def verify(plan: Plan, files: dict[str, str], references: References) -> list[Diagnostic]:
-    return verify_bicep_files(plan, files, references.bicep_types)
+    return [
+        *verify_bicep_files(plan, files, references.bicep_types),
+        *verify_flux_files(plan, files, references),
+        *scan_for_secrets(plan, files),
+    ]
+
+
+# ---------------------------------------------------------------- Bicep
 
 
 def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
@@ -45,4 +61,120 @@ def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
                                       "Bicep syntax checked; resource bodies not checked",
                                       "pass --bicep-types DIR to check them against the "
                                       "Azure type data"))
+    return diagnostics
+
+
+# ---------------------------------------------------------------- Flux and Cilium
+
+FLUX_GROUPS = ("helm.toolkit.fluxcd.io", "source.toolkit.fluxcd.io",
+               "kustomize.toolkit.fluxcd.io")
+
+
+def verify_flux_files(plan: Plan, files: dict[str, str], references: References
+                      ) -> list[Diagnostic]:
+    import yaml
+
+    values_validator = (_validator(references.cilium_values_schema)
+                        if references.cilium_values_schema else None)
+    diagnostics = []
+    for cluster in plan.clusters:
+        root = f"clusters/{cluster.name}"
+        for path in (p for p in files if p.startswith(f"{root}/") and p.endswith(".yaml")):
+            where = f"{plan.name}/{path}"
+            # The C loader: thousands of files at scale, and they are ours, plain YAML.
+            document = yaml.load(files[path], Loader=yaml.CSafeLoader)
+            if path == f"{root}/cilium/values.yaml":
+                diagnostics += [diagnostic("AKM514", where, 1, 1, problem)
+                                for problem in values_disagreements(cluster, plan, document)]
+                if values_validator is not None:
+                    diagnostics += [diagnostic("AKM512", where, 1, 1, message)
+                                    for message in _schema_errors(values_validator, document)]
+            elif _group(document) in FLUX_GROUPS and references.crd_schemas:
+                diagnostics += [diagnostic("AKM511", where, 1, 1, message)
+                                for message in _manifest_errors(document, references)]
+    if not (references.crd_schemas and references.cilium_values_schema):
+        diagnostics.append(diagnostic(
+            "AKM513", f"{plan.name}/clusters", 1, 1,
+            "Flux manifests and Cilium values checked for consistency, not against schemas",
+            "pass --crd-schemas DIR and --cilium-values-schema FILE"))
+    return diagnostics
+
+
+def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -> Iterator[str]:
+    """What a cluster's rendered Cilium values say that the plan does not."""
+    identity = values.get("cluster", {})
+    if (identity.get("name"), identity.get("id")) != (cluster.name, cluster.id):
+        yield f"cluster.name/id {identity.get('name')}/{identity.get('id')} instead of " \
+              f"{cluster.name}/{cluster.id}"
+    pools = values.get("ipam", {}).get("operator", {}).get("clusterPoolIPv4PodCIDRList")
+    if pools != [str(cluster.pod_cidr)]:
+        yield f"pod pool {pools} instead of [{cluster.pod_cidr}]"
+    mesh = values.get("clustermesh", {})
+    if mesh.get("maxConnectedClusters") != plan.max_connected_clusters:
+        yield f"maxConnectedClusters {mesh.get('maxConnectedClusters')} instead of " \
+              f"{plan.max_connected_clusters}"
+    listed = {name: (peer.get("ips"), peer.get("port"))
+              for name, peer in (mesh.get("config", {}).get("clusters") or {}).items()}
+    planned = {p.name: ([str(p.ip)], p.port) for p in cluster.mesh_peers}
+    if listed != planned:
+        yield f"mesh peers {sorted(listed)} do not match the planned {sorted(planned)}"
+    annotations = mesh.get("apiserver", {}).get("service", {}).get("annotations", {})
+    if annotations.get("service.beta.kubernetes.io/azure-load-balancer-ipv4") != \
+            str(cluster.clustermesh_ip):
+        yield f"ClusterMesh load balancer IP is not {cluster.clustermesh_ip}"
+
+
+def _group(document: Any) -> str:
+    if not isinstance(document, dict):
+        return ""
+    return str(document.get("apiVersion", "")).rpartition("/")[0]
+
+
+def _manifest_errors(document: dict[str, Any], references: References) -> Iterator[str]:
+    group, _, version = document["apiVersion"].rpartition("/")
+    name = f"{group}/{document.get('kind', '').lower()}_{version}.json"
+    schema = next((d / name for d in references.crd_schemas if (d / name).is_file()), None)
+    if schema is None:
+        yield f"no schema {name} in --crd-schemas: {document['apiVersion']} " \
+              f"{document.get('kind')} is not a served API"
+        return
+    yield from _schema_errors(_validator(schema), document)
+
+
+@cache
+def _validator(schema_path: Path) -> Any:
+    import jsonschema
+
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    return cls(schema)
+
+
+def _schema_errors(validator: Any, document: Any) -> Iterator[str]:
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
+        where = ".".join(str(p) for p in error.absolute_path) or "(root)"
+        yield f"{where}: {error.message}"
+
+
+# ---------------------------------------------------------------- secrets
+
+_CLEAR_SECRET = re.compile(r"PRIVATE KEY-----|AGE-SECRET-KEY-1")
+
+
+def scan_for_secrets(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
+    """No private key in clear in any file, and every Secret's data encrypted by sops."""
+    from .ca import is_encrypted_secret
+
+    diagnostics = []
+    for path, text in files.items():
+        where = f"{plan.name}/{path}"
+        match = _CLEAR_SECRET.search(text)
+        if match:
+            line = text.count("\n", 0, match.start()) + 1
+            diagnostics.append(diagnostic("AKM515", where, line, 1,
+                                          "a private key in clear"))
+        elif re.search(r"^kind:\s*Secret\s*$", text, re.MULTILINE) and \
+                not is_encrypted_secret(text):
+            diagnostics.append(diagnostic("AKM515", where, 1, 1,
+                                          "a Secret whose values are not sops-encrypted"))
     return diagnostics
