@@ -66,11 +66,11 @@ def compile_topology(path: Path, options: Options = Options(), display: str | No
         return result
     ca, findings = _shared_ca(path, result.file)
     if not has_errors(findings):
-        files = render(result.plan, ca)
-        findings += verify(result.plan, files, options.references)
+        rendered = render(result.plan, ca)
+        findings += verify(result.plan, rendered, options.references)
     result.diagnostics += strictly(findings) if options.strict else findings
     if result.ok:
-        result.files = files
+        result.files = rendered.files
     return result
 
 

@@ -6,7 +6,7 @@ a located `Diagnostic` (AKM0xx), raised as `LoadError`, never a traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +29,25 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class Document:
-    """A loaded topology: plain data for the stages, the ruamel tree for positions."""
+    """A loaded topology: plain data for the stages, and the text to find positions in.
+
+    Data comes from ruamel's C-accelerated safe loader; the round-trip tree, which knows
+    every node's position but parses ~6x slower, is built only when a finding needs it.
+    """
 
     file: str
     data: dict[str, Any]
-    _tree: Any
+    text: str
+    _tree: list[Any] = field(default_factory=list, compare=False, repr=False)
+
+    def tree(self) -> Any:
+        if not self._tree:
+            self._tree.append(_round_trip(self.text, self.file)[0])
+        return self._tree[0]
 
     def position(self, path: Path_, at_key: bool = False) -> tuple[int, int]:
         """1-based (line, col) of the node at `path`, or of its deepest existing ancestor."""
-        node, line, col = self._tree, 0, 0
+        node, line, col = self.tree(), 0, 0
         for step in path:
             lc = getattr(node, "lc", None)
             try:
@@ -71,12 +81,35 @@ def load_topology(path: Path, display: str | None = None) -> Document:
 
 def parse_topology(text: str, file: str) -> Document:
     from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        documents = list(YAML(typ="safe").load_all(text))
+    except (YAMLError, RecursionError):
+        # Take the round-trip path to report the error the same way, at its position.
+        documents = _round_trip(text, file)
+    if len(documents) != 1 or documents[0] is None:
+        found = "no document" if not documents or documents[0] is None else \
+            f"{len(documents)} documents"
+        raise LoadError(diagnostic("AKM004", file, 1, 1, f"expected one topology document, "
+                                   f"found {found}", "see topologies/eu-three-regions.yaml"))
+    if not isinstance(documents[0], dict):
+        raise LoadError(diagnostic("AKM004", file, 1, 1,
+                                   "the document root must be a mapping of topology keys",
+                                   "start with `name:`, `kubernetesVersion:` and `clusters:`"))
+    document = Document(file, {}, text)
+    data = _plain(documents[0], (), document, [MAX_NODES])
+    return Document(file, data, text, document._tree)
+
+
+def _round_trip(text: str, file: str) -> list[Any]:
+    """All documents of `text` as ruamel round-trip trees, which carry positions."""
+    from ruamel.yaml import YAML
     from ruamel.yaml.constructor import DuplicateKeyError
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="rt")
     try:
-        documents = list(yaml.load_all(text))
+        return list(YAML(typ="rt").load_all(text))
     except DuplicateKeyError as error:
         raise _marked("AKM003", file, error, "remove or rename one of the two entries") from None
     except MarkedYAMLError as error:
@@ -86,21 +119,6 @@ def parse_topology(text: str, file: str) -> Document:
                                    f"a topology needs fewer than {MAX_DEPTH} levels")) from None
     except YAMLError as error:  # unmarked parser errors: report at the top of the file
         raise LoadError(diagnostic("AKM002", file, 1, 1, _one_line(str(error)))) from None
-
-    if len(documents) != 1 or documents[0] is None:
-        found = "no document" if not documents or documents[0] is None else \
-            f"{len(documents)} documents"
-        raise LoadError(diagnostic("AKM004", file, 1, 1, f"expected one topology document, "
-                                   f"found {found}", "see topologies/eu-three-regions.yaml"))
-    tree = documents[0]
-    if not isinstance(tree, dict):
-        raise LoadError(diagnostic("AKM004", file, 1, 1,
-                                   "the document root must be a mapping of topology keys",
-                                   "start with `name:`, `kubernetesVersion:` and `clusters:`"))
-    budget = [MAX_NODES]
-    document = Document(file, {}, tree)
-    data = _plain(tree, (), document, budget)
-    return Document(file, data, tree)
 
 
 def _read_text(path: Path, file: str) -> str:
@@ -148,8 +166,8 @@ def _plain(node: Any, path: Path_, document: Document, budget: list[int]) -> Any
         result = {}
         for key, value in node.items():
             if not isinstance(key, str):
-                line, col = node.lc.key(key)
-                raise LoadError(diagnostic("AKM103", document.file, line + 1, col + 1,
+                line, col = document.position((*path, key), at_key=True)
+                raise LoadError(diagnostic("AKM103", document.file, line, col,
                                            f"key {key!r} is not a string",
                                            "topology keys are names such as `clusters`"))
             result[key] = _plain(value, (*path, key), document, budget)

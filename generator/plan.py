@@ -39,10 +39,14 @@ class AksSettings:
 
 @dataclass(frozen=True)
 class MeshPeer:
-    """A ClusterMesh endpoint as one cluster sees another."""
+    """A ClusterMesh endpoint as one cluster sees another, as its Cilium values spell it.
+
+    The address is kept as text: a mesh of N clusters lists N*(N-1) endpoints, and each
+    cluster's endpoint object is shared by all the others' lists.
+    """
 
     name: str
-    ip: IPv4Address
+    ip: str
     port: int
 
 
@@ -115,7 +119,9 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
     aks = data["aks"]
     pool = aks["systemPool"]
     clusters = [_plan_cluster(index, name, c) for index, c in enumerate(data["clusters"])]
-    clusters = [_with_mesh_peers(c, clusters) for c in clusters]
+    endpoints = tuple(MeshPeer(c.name, str(c.clustermesh_ip), facts.CLUSTERMESH_PORT)
+                      for c in sorted(clusters, key=lambda c: c.name))
+    clusters = [_with_mesh_peers(c, endpoints) for c in clusters]
     return Plan(
         name=name,
         kubernetes_version=data["kubernetesVersion"],
@@ -188,12 +194,9 @@ def _plan_cluster(index: int, topology_name: str, c: dict[str, Any]) -> Cluster:
     )
 
 
-def _with_mesh_peers(cluster: Cluster, clusters: list[Cluster]) -> Cluster:
-    peers = tuple(
-        MeshPeer(other.name, other.clustermesh_ip, facts.CLUSTERMESH_PORT)
-        for other in sorted(clusters, key=lambda c: c.name)
-        if other is not cluster
-    )
+def _with_mesh_peers(cluster: Cluster, endpoints: tuple[MeshPeer, ...]) -> Cluster:
+    """Every endpoint but the cluster's own, by name."""
+    peers = tuple(e for e in endpoints if e.name != cluster.name)
     return Cluster(**{**cluster.__dict__, "mesh_peers": peers})
 
 

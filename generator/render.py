@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import jinja2
 
-from . import facts
+from . import facts, yaml_text
 from .ca import SECRET_NAME, SharedCa
 from .load import TEMPLATES_DIR
-from .plan import Plan
+from .plan import Cluster, Plan
 
 # Output path → template, for files rendered once per topology.
 BICEP_FILES = {
@@ -30,9 +31,17 @@ CLUSTER_FILES = {
     "cilium/kustomization.yaml": "flux/cilium/kustomization.yaml.j2",
     "cilium/helmrepository.yaml": "flux/cilium/helmrepository.yaml.j2",
     "cilium/helmrelease.yaml": "flux/cilium/helmrelease.yaml.j2",
-    "cilium/values.yaml": "flux/cilium/values.yaml.j2",
 }
+VALUES_FILE = "cilium/values.yaml"
 SHARED_CA_DIR = "cilium-ca"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The output tree as text, and the data behind the files that were made from data."""
+
+    files: dict[str, str]
+    values: dict[str, dict[str, Any]]  # cluster name → its Cilium values
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ def jinja_env() -> jinja2.Environment:
     return env
 
 
-def render(plan: Plan, ca: SharedCa | None) -> dict[str, str]:
+def render(plan: Plan, ca: SharedCa | None) -> Rendered:
     env = jinja_env()
     context = CaContext(ca is not None, ca.secret_name if ca else SECRET_NAME,
                         ca.file_name if ca else "", ca.recipients if ca else ())
@@ -77,14 +86,108 @@ def render(plan: Plan, ca: SharedCa | None) -> dict[str, str]:
     for path, template in BICEP_FILES.items():
         files[path] = env.get_template(template).render(plan=plan)
     templates = {path: env.get_template(name) for path, name in CLUSTER_FILES.items()}
+    values = {}
     for cluster in plan.clusters:
         for path, template in templates.items():
             files[f"clusters/{cluster.name}/{path}"] = template.render(
                 plan=plan, cluster=cluster, ca=context)
+        values[cluster.name] = cilium_values(plan, cluster)
+        files[f"clusters/{cluster.name}/{VALUES_FILE}"] = yaml_text.dump(
+            values[cluster.name], VALUES_COMMENTS, _values_header(plan, cluster))
     if ca is not None:
         # Byte for byte: sops' MAC covers the whole document.
         files[f"{SHARED_CA_DIR}/{ca.file_name}"] = ca.text
         files[f"{SHARED_CA_DIR}/kustomization.yaml"] = env.get_template(
             "flux/cilium-ca/kustomization.yaml.j2").render(ca=context)
         files[".sops.yaml"] = env.get_template("flux/sops.yaml.j2").render(ca=context)
-    return dict(sorted(files.items()))
+    return Rendered(dict(sorted(files.items())), values)
+
+
+def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
+    """The complete, non-secret Helm values of one cluster; VALUES_COMMENTS says why."""
+    return {
+        "cluster": {"name": cluster.name, "id": cluster.id},
+        "aksbyocni": {"enabled": True},
+        "routingMode": "tunnel",
+        "tunnelProtocol": "vxlan",
+        "ipam": {
+            "mode": "cluster-pool",
+            "operator": {
+                "clusterPoolIPv4PodCIDRList": [str(cluster.pod_cidr)],
+                "clusterPoolIPv4MaskSize": 24,
+            },
+        },
+        "kubeProxyReplacement": False,
+        "clustermesh": {
+            "useAPIServer": True,
+            "maxConnectedClusters": plan.max_connected_clusters,
+            "config": {
+                "enabled": True,
+                "clusters": {peer.name: {"ips": [peer.ip], "port": peer.port}
+                             for peer in cluster.mesh_peers},
+            },
+            "apiserver": {
+                "service": {
+                    "type": "LoadBalancer",
+                    "annotations": {
+                        "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+                        "service.beta.kubernetes.io/azure-load-balancer-ipv4":
+                            str(cluster.clustermesh_ip),
+                    },
+                },
+                "tls": {"authMode": "cluster", "auto": {"enabled": True, "method": "cronJob"}},
+            },
+        },
+        "hubble": {
+            "enabled": True,
+            "relay": {"enabled": True},
+            "ui": {"enabled": False},
+            "tls": {"auto": {"enabled": True, "method": "cronJob"}},
+        },
+    }
+
+
+VALUES_COMMENTS = {
+    ("cluster",): "Identity of this cluster in the mesh, unique and stable: changing the name or\n"
+                  "the id later is disruptive.",
+    ("aksbyocni",): "AKS created the cluster with networkPlugin none (bring your own CNI). The\n"
+                    "chart's AKS BYO-CNI mode requires tunnel routing: pod traffic crosses the\n"
+                    "VNet peerings inside VXLAN between node IPs, so pod ranges need no routes.",
+    ("ipam",): "Pod IPs come from the planned pod range, the one AKS was given as podCidr.\n"
+               "Without it the chart defaults to 10.0.0.0/8, which overlaps the VNets.",
+    ("ipam", "operator", "clusterPoolIPv4MaskSize"): "One /24 per node: room for the pods a "
+                                                     "node may run.",
+    ("kubeProxyReplacement",): "AKS keeps kube-proxy running on every node: Cilium must not "
+                               "replace it.",
+    ("clustermesh",): "The mesh is declared here, in Helm values: no `cilium clustermesh "
+                      "enable/connect`.",
+    ("clustermesh", "maxConnectedClusters"): "The same on every cluster of the mesh; changing "
+                                             "it later is disruptive.",
+    ("clustermesh", "config", "clusters"): "Every other cluster, by name, at its ClusterMesh "
+                                           "IP. Cilium dials <name>.mesh.cilium.io\n"
+                                           "pinned to the IP, which the server certificates "
+                                           "cover. No per-peer tls: the CA is shared.",
+    ("clustermesh", "apiserver", "service"): "An internal Azure load balancer at a fixed "
+                                             "address of the node subnet,\nreachable from "
+                                             "every peer over the VNet peerings.",
+    ("clustermesh", "apiserver", "tls", "authMode"): "Every cluster lists every peer and "
+                                                     "trusts one CA: each can use its own\n"
+                                                     "etcd user (remote-<cluster name>).",
+    ("clustermesh", "apiserver", "tls", "auto"): "Certificates are issued by a CronJob from "
+                                                 "the shared CA, outside the Helm\nrelease: "
+                                                 "the `helm` method issues new ones on every "
+                                                 "reconcile (endless drift).",
+    ("hubble",): "Observability: Hubble and its relay; the UI is optional.",
+    ("hubble", "tls", "auto"): "As for ClusterMesh: generated certificates stay out of the "
+                               "release (cilium/cilium#36012).",
+}
+
+
+def _values_header(plan: Plan, cluster: Cluster) -> str:
+    return (f"Generated by aksmesh from the topology `{plan.name}`. Do not edit: run "
+            f"`make render`.\n\n"
+            f"Cilium {plan.cilium_version} Helm values for cluster `{cluster.name}`: the same "
+            f"values Flux installs\n(through the cilium-values ConfigMap), usable as is with\n"
+            f"  helm upgrade --install cilium cilium/cilium --version {plan.cilium_version} "
+            f"-n kube-system -f values.yaml\n"
+            f"plus the shared CA (see README.md). The CA is not here: it is secret.")

@@ -18,6 +18,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, diagnostic
 from .plan import Cluster, Plan
+from .render import VALUES_FILE, Rendered
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,11 @@ class References:
     cilium_values_schema: Path | None = None
 
 
-def verify(plan: Plan, files: dict[str, str], references: References) -> list[Diagnostic]:
+def verify(plan: Plan, rendered: Rendered, references: References) -> list[Diagnostic]:
     return [
-        *verify_bicep_files(plan, files, references.bicep_types),
-        *verify_flux_files(plan, files, references),
-        *scan_for_secrets(plan, files),
+        *verify_bicep_files(plan, rendered.files, references.bicep_types),
+        *verify_flux_files(plan, rendered, references),
+        *scan_for_secrets(plan, rendered.files),
     ]
 
 
@@ -66,12 +67,13 @@ def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
 
 # ---------------------------------------------------------------- Flux and Cilium
 
-FLUX_GROUPS = ("helm.toolkit.fluxcd.io", "source.toolkit.fluxcd.io",
-               "kustomize.toolkit.fluxcd.io")
+# The rendered files whose objects have a schema; the other files are kustomize's own.
+FLUX_OBJECT_FILES = ("cilium.yaml", "cilium/helmrelease.yaml", "cilium/helmrepository.yaml")
 
 
-def verify_flux_files(plan: Plan, files: dict[str, str], references: References
+def verify_flux_files(plan: Plan, rendered: Rendered, references: References
                       ) -> list[Diagnostic]:
+    """Cilium values (checked as the data they were written from) and Flux objects."""
     import yaml
 
     values_validator = (_validator(references.cilium_values_schema)
@@ -79,19 +81,20 @@ def verify_flux_files(plan: Plan, files: dict[str, str], references: References
     diagnostics = []
     for cluster in plan.clusters:
         root = f"clusters/{cluster.name}"
-        for path in (p for p in files if p.startswith(f"{root}/") and p.endswith(".yaml")):
-            where = f"{plan.name}/{path}"
-            # The C loader: thousands of files at scale, and they are ours, plain YAML.
-            document = yaml.load(files[path], Loader=yaml.CSafeLoader)
-            if path == f"{root}/cilium/values.yaml":
-                diagnostics += [diagnostic("AKM514", where, 1, 1, problem)
-                                for problem in values_disagreements(cluster, plan, document)]
-                if values_validator is not None:
-                    diagnostics += [diagnostic("AKM512", where, 1, 1, message)
-                                    for message in _schema_errors(values_validator, document)]
-            elif _group(document) in FLUX_GROUPS and references.crd_schemas:
-                diagnostics += [diagnostic("AKM511", where, 1, 1, message)
-                                for message in _manifest_errors(document, references)]
+        where = f"{plan.name}/{root}/{VALUES_FILE}"
+        values = rendered.values[cluster.name]
+        diagnostics += [diagnostic("AKM514", where, 1, 1, problem)
+                        for problem in values_disagreements(cluster, plan, values)]
+        if values_validator is not None:
+            diagnostics += [diagnostic("AKM512", where, 1, 1, message)
+                            for message in _schema_errors(values_validator, values)]
+        if not references.crd_schemas:
+            continue
+        for path in (f"{root}/{name}" for name in FLUX_OBJECT_FILES):
+            # The C loader: hundreds of clusters make thousands of these small files.
+            document = yaml.load(rendered.files[path], Loader=yaml.CSafeLoader)
+            diagnostics += [diagnostic("AKM511", f"{plan.name}/{path}", 1, 1, message)
+                            for message in _manifest_errors(document, references)]
     if not (references.crd_schemas and references.cilium_values_schema):
         diagnostics.append(diagnostic(
             "AKM513", f"{plan.name}/clusters", 1, 1,
@@ -115,19 +118,13 @@ def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -
               f"{plan.max_connected_clusters}"
     listed = {name: (peer.get("ips"), peer.get("port"))
               for name, peer in (mesh.get("config", {}).get("clusters") or {}).items()}
-    planned = {p.name: ([str(p.ip)], p.port) for p in cluster.mesh_peers}
+    planned = {p.name: ([p.ip], p.port) for p in cluster.mesh_peers}
     if listed != planned:
         yield f"mesh peers {sorted(listed)} do not match the planned {sorted(planned)}"
     annotations = mesh.get("apiserver", {}).get("service", {}).get("annotations", {})
     if annotations.get("service.beta.kubernetes.io/azure-load-balancer-ipv4") != \
             str(cluster.clustermesh_ip):
         yield f"ClusterMesh load balancer IP is not {cluster.clustermesh_ip}"
-
-
-def _group(document: Any) -> str:
-    if not isinstance(document, dict):
-        return ""
-    return str(document.get("apiVersion", "")).rpartition("/")[0]
 
 
 def _manifest_errors(document: dict[str, Any], references: References) -> Iterator[str]:

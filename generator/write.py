@@ -62,7 +62,8 @@ def write_tree(root: Path, files: dict[str, str]) -> list[Change]:
             target = staging / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(text.encode())
-        _fsync_tree(staging)
+        # One sync of the filesystem, not one fsync per file: thousands of files at scale.
+        os.sync()
         if root.exists():
             _exchange(staging, root)
         else:
@@ -128,15 +129,6 @@ def _keep_foreign_files(root: Path, staging: Path, ours: set[str]) -> None:
                     os.link(source, target)
                 except OSError:
                     shutil.copy2(source, target)
-
-
-def _fsync_tree(root: Path) -> None:
-    for directory, _, filenames in os.walk(root):
-        for name in filenames:
-            path = Path(directory) / name
-            if not path.is_symlink():
-                with open(path, "rb") as handle:
-                    os.fsync(handle.fileno())
 
 
 _RENAME_EXCHANGE = 2

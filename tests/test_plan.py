@@ -60,7 +60,7 @@ def test_every_cluster_meshes_with_every_other_exactly_once(tmp_path):
         peers = [p.name for p in cluster.mesh_peers]
         assert sorted(peers) == sorted(names - {cluster.name}) and len(set(peers)) == len(peers)
         by_name = {c.name: c for c in plan.clusters}
-        assert all(p.ip == by_name[p.name].clustermesh_ip and p.port == 2379
+        assert all(p.ip == str(by_name[p.name].clustermesh_ip) and p.port == 2379
                    for p in cluster.mesh_peers)
 
 

@@ -5,10 +5,16 @@ Each test takes the real rendered tree of the example and breaks one thing in it
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+import yaml
 
 from conftest import PROJECT, REFERENCE
 from generator import compiler, verify
+from generator.example import example_topology
+from generator.load import load_shared_ca
+from generator.render import Rendered, render
 from generator.verify import References
 
 REFERENCES = References(REFERENCE / "bicep-types", (REFERENCE / "flux",),
@@ -18,13 +24,26 @@ DEFAULT = PROJECT / "topologies" / "eu-three-regions.yaml"
 
 @pytest.fixture(scope="module")
 def compiled():
-    result = compiler.compile_topology(DEFAULT, compiler.Options(references=REFERENCES))
-    assert result.ok, result.diagnostics
-    return result.plan, result.files
+    plan = compiler.validate(DEFAULT).plan
+    return plan, render(plan, load_shared_ca(DEFAULT))
 
 
-def codes(plan, files, references=REFERENCES):
-    return [d.code for d in verify.verify(plan, files, references)]
+def codes(plan, rendered, references=REFERENCES):
+    return [d.code for d in verify.verify(plan, rendered, references)]
+
+
+def with_file(rendered, path, text):
+    return Rendered({**rendered.files, path: text}, rendered.values)
+
+
+def test_values_files_are_the_values_verified(tmp_path):
+    path = tmp_path / "mesh.yaml"
+    path.write_text(example_topology(20))
+    plan = compiler.validate(path).plan
+    rendered = render(plan, None)
+    for cluster in plan.clusters:
+        text = rendered.files[f"clusters/{cluster.name}/cilium/values.yaml"]
+        assert yaml.safe_load(text) == rendered.values[cluster.name]
 
 
 def test_the_example_verifies_clean_with_every_schema(compiled):
@@ -36,51 +55,54 @@ def test_without_schemas_render_says_what_it_did_not_check(compiled):
 
 
 def test_an_unknown_field_in_a_helmrelease_is_akm511(compiled):
-    plan, files = compiled
+    plan, rendered = compiled
     path = "clusters/ne/cilium/helmrelease.yaml"
-    broken = {**files, path: files[path].replace("  releaseName:", "  releaseNmae: x\n  releaseName:")}
-    assert codes(plan, broken) == ["AKM511"]
+    text = rendered.files[path].replace("  releaseName:", "  releaseNmae: x\n  releaseName:")
+    assert codes(plan, with_file(rendered, path, text)) == ["AKM511"]
 
 
 def test_an_unserved_api_version_is_akm511(compiled):
-    plan, files = compiled
+    plan, rendered = compiled
     path = "clusters/ne/cilium/helmrelease.yaml"
-    broken = {**files, path: files[path].replace("helm.toolkit.fluxcd.io/v2", "helm.toolkit.fluxcd.io/v2beta2")}
-    [diagnostic] = verify.verify(plan, broken, REFERENCES)
+    text = rendered.files[path].replace("helm.toolkit.fluxcd.io/v2", "helm.toolkit.fluxcd.io/v2beta2")
+    [diagnostic] = verify.verify(plan, with_file(rendered, path, text), REFERENCES)
     assert diagnostic.code == "AKM511" and "not a served API" in diagnostic.message
 
 
+def broken_values(rendered, cluster, change):
+    values = copy.deepcopy(rendered.values)
+    change(values[cluster])
+    return Rendered(rendered.files, values)
+
+
 def test_a_wrongly_typed_cilium_value_is_akm512(compiled):
-    plan, files = compiled
-    path = "clusters/we/cilium/values.yaml"
-    broken = {**files, path: files[path].replace("  relay:\n    enabled: true",
-                                                 "  relay:\n    enabled: 'yes'")}
+    plan, rendered = compiled
+    broken = broken_values(rendered, "we", lambda v: v["hubble"]["relay"].update(enabled="yes"))
     assert codes(plan, broken) == ["AKM512"]
 
 
-@pytest.mark.parametrize("old, new", [
-    ("  id: 2\n", "  id: 1\n"),
-    ("      - 10.120.0.0/16\n", "      - 10.0.0.0/8\n"),
-    ("          - 10.10.3.250\n", "          - 10.10.3.251\n"),
-    ("      ne:\n", "      we:\n"),
-    ("azure-load-balancer-ipv4: 10.20.3.250", "azure-load-balancer-ipv4: 10.20.3.251"),
-    ("  maxConnectedClusters: 255", "  maxConnectedClusters: 511"),
+@pytest.mark.parametrize("change", [
+    lambda v: v["cluster"].update(id=1),
+    lambda v: v["ipam"]["operator"].update(clusterPoolIPv4PodCIDRList=["10.0.0.0/8"]),
+    lambda v: v["clustermesh"]["config"]["clusters"]["ne"].update(ips=["10.10.3.251"]),
+    lambda v: v["clustermesh"]["config"]["clusters"].update(we={"ips": ["10.20.3.250"], "port": 2379}),
+    lambda v: v["clustermesh"]["apiserver"]["service"]["annotations"].update(
+        {"service.beta.kubernetes.io/azure-load-balancer-ipv4": "10.20.3.251"}),
+    lambda v: v["clustermesh"].update(maxConnectedClusters=511),
 ], ids=["id", "pod-pool", "peer-ip", "peer-itself", "lb-ip", "max-clusters"])
-def test_values_that_disagree_with_the_plan_are_akm514(compiled, old, new):
-    plan, files = compiled
-    path = "clusters/we/cilium/values.yaml"
-    assert old in files[path]
-    assert "AKM514" in codes(plan, {**files, path: files[path].replace(old, new)})
+def test_values_that_disagree_with_the_plan_are_akm514(compiled, change):
+    plan, rendered = compiled
+    assert "AKM514" in codes(plan, broken_values(rendered, "we", change))
 
 
 def test_a_private_key_in_clear_is_akm515(compiled):
-    plan, files = compiled
-    broken = {**files, "clusters/ne/leak.txt": "x\n-----BEGIN RSA PRIVATE KEY-----\n"}
+    plan, rendered = compiled
+    broken = with_file(rendered, "clusters/ne/leak.txt", "x\n-----BEGIN RSA PRIVATE KEY-----\n")
     [diagnostic] = verify.verify(plan, broken, REFERENCES)
     assert (diagnostic.code, diagnostic.line) == ("AKM515", 2)
 
 
 def test_a_secret_in_clear_is_akm515(compiled):
-    plan, files = compiled
+    plan, rendered = compiled
     secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\nstringData:\n  token: hunter2\n"
-    assert codes(plan, {**files, "cilium-ca/extra.yaml": secret}) == ["AKM515"]
+    assert codes(plan, with_file(rendered, "cilium-ca/extra.yaml", secret)) == ["AKM515"]
