@@ -10,7 +10,7 @@ REFERENCE := $(wildcard ../shared/reference)
 VERIFY := $(if $(REFERENCE),--bicep-types $(REFERENCE)/bicep-types \
 	--crd-schemas $(REFERENCE)/flux --cilium-values-schema $(REFERENCE)/cilium/values.schema.json)
 
-.PHONY: render check test bench clean
+.PHONY: render check test bench docs clean
 
 # Recreate the virtualenv when the dependencies change.
 $(INSTALLED): pyproject.toml
@@ -34,6 +34,10 @@ test: $(INSTALLED)
 ## Time validate, plan, render and check on generated topologies.
 bench: $(INSTALLED)
 	$(BIN)/python scripts/bench.py
+
+## Regenerate docs/diagnostics.md and docs/topology.md from their sources.
+docs: $(INSTALLED)
+	$(BIN)/python -m generator.docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -27,6 +27,7 @@ class Code:
     severity: Severity
     title: str
     explanation: str
+    example: str  # input that triggers it: a topology fragment or a command
 
 
 @dataclass(frozen=True, order=True)
@@ -82,118 +83,160 @@ CODES = _registry(
     [
         # 0xx: reading the file
         Code("AKM001", E, "file cannot be read",
-             "The topology path does not exist, is a directory, or is not UTF-8 text."),
+             "The topology path does not exist, is a directory, or is not UTF-8 text.",
+             "aksmesh validate topologies/  # a directory, not a file"),
         Code("AKM002", E, "YAML syntax error",
-             "The file is not valid YAML 1.2 (this includes tab indentation)."),
+             "The file is not valid YAML 1.2 (this includes tab indentation).",
+             "clusters:\n\t- name: ne  # a tab indents this line"),
         Code("AKM003", E, "duplicate key",
              "A mapping names the same key twice; YAML parsers disagree on which value wins, "
-             "so aksmesh refuses the file."),
+             "so aksmesh refuses the file.",
+             "name: mesh\nname: mesh2"),
         Code("AKM004", E, "not a topology document",
-             "The file is empty, holds several YAML documents, or its root is not a mapping."),
+             "The file is empty, holds several YAML documents, or its root is not a mapping.",
+             "- name: ne  # the root is a list"),
         Code("AKM005", E, "file too large or too deeply nested",
              "The file exceeds aksmesh's size, depth or alias-expansion limits; a topology "
-             "is a few kilobytes even for hundreds of clusters."),
+             "is a few kilobytes even for hundreds of clusters.",
+             "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n# ... nine levels: a billion nodes"),
         # 1xx: the schema (topology.schema.json)
         Code("AKM101", E, "unknown key",
-             "The key is not part of the topology format; it is usually a typo."),
+             "The key is not part of the topology format; it is usually a typo.",
+             "clusters:\n  - name: ne\n    podCIDR: 10.110.0.0/16  # did you mean `podCidr`?"),
         Code("AKM102", E, "missing required key",
-             "The topology format requires this key."),
+             "The topology format requires this key.",
+             "clusters:\n  - name: ne\n    id: 1  # no region, vnetCidr, ..."),
         Code("AKM103", E, "wrong type",
              "The value has the wrong YAML type (for example a number where a string is "
-             "expected: quote versions such as \"1.36\")."),
+             "expected: quote versions such as \"1.36\").",
+             'kubernetesVersion: 1.36  # a number: quote it, "1.36"'),
         Code("AKM104", E, "value not allowed",
-             "The value does not match the allowed values or the pattern of this key."),
+             "The value does not match the allowed values or the pattern of this key.",
+             "aks:\n  tier: standard  # did you mean `Standard`?"),
         Code("AKM105", E, "value out of range",
-             "The value, its length or its number of items is outside the allowed range."),
+             "The value, its length or its number of items is outside the allowed range.",
+             "clusters:\n  - name: ne\n    id: 600  # above 511"),
         # 2xx: names and ids
         Code("AKM201", E, "duplicate cluster name",
-             "Cluster names name Azure resources and Cilium clusters: they must be unique."),
+             "Cluster names name Azure resources and Cilium clusters: they must be unique.",
+             "clusters:\n  - name: ne\n    ...\n  - name: ne"),
         Code("AKM202", E, "duplicate cluster id",
-             "Cilium identifies each cluster of a mesh by its id: ids must be unique."),
+             "Cilium identifies each cluster of a mesh by its id: ids must be unique.",
+             "clusters:\n  - name: ne\n    id: 1\n  - name: we\n    id: 1"),
         Code("AKM203", E, "cluster id above the mesh limit",
-             "A cluster id must not exceed cilium.maxConnectedClusters (255 or 511)."),
+             "A cluster id must not exceed cilium.maxConnectedClusters (255 or 511).",
+             "clusters:\n  - name: we\n    id: 300  # maxConnectedClusters is 255"),
         Code("AKM204", E, "derived Azure name too long",
              "A resource or deployment name derived from the topology and cluster names "
-             "exceeds Azure's limit for it; shorten the topology or cluster name."),
+             "exceeds Azure's limit for it; shorten the topology or cluster name.",
+             "name: a-rather-long-topology-name-x\nclusters:\n  - name: a-rather-long-cluster-name-xyz  # dnsPrefix > 54"),
         Code("AKM205", E, "reserved cluster name",
-             "Cilium rejects the cluster name `default` for any cluster id other than 0."),
+             "Cilium rejects the cluster name `default` for any cluster id other than 0.",
+             "clusters:\n  - name: default"),
         Code("AKM206", E, "too many clusters for the mesh",
-             "Cilium connects at most cilium.maxConnectedClusters clusters (255, or 511)."),
+             "Cilium connects at most cilium.maxConnectedClusters clusters (255, or 511).",
+             "clusters:  # 256 clusters with maxConnectedClusters 255"),
         # 3xx: addresses
         Code("AKM301", E, "invalid CIDR or address",
-             "The value is not an IPv4 CIDR (a.b.c.d/n) or IPv4 address."),
+             "The value is not an IPv4 CIDR (a.b.c.d/n) or IPv4 address.",
+             "podCidr: 10.320.0.0/16"),
         Code("AKM302", E, "CIDR has host bits set",
-             "The address of a CIDR must be its network address (10.1.0.0/16, not 10.1.2.3/16)."),
+             "The address of a CIDR must be its network address (10.1.0.0/16, not 10.1.2.3/16).",
+             "podCidr: 10.120.1.0/16  # did you mean 10.120.0.0/16?"),
         Code("AKM303", E, "node subnet outside its VNet",
-             "nodeSubnetCidr must lie inside the cluster's vnetCidr."),
+             "nodeSubnetCidr must lie inside the cluster's vnetCidr.",
+             "vnetCidr: 10.20.0.0/16\nnodeSubnetCidr: 10.21.0.0/22"),
         Code("AKM304", E, "range too small",
-             "The node subnet must be at least a /29 (Azure keeps five addresses of it)."),
+             "The node subnet must be at least a /29 (Azure keeps five addresses of it).",
+             "nodeSubnetCidr: 10.20.0.0/30"),
         Code("AKM305", E, "overlapping ranges",
              "VNets and pod ranges of the whole mesh must be disjoint (peering and tunnel "
-             "routing need it), and no service range may overlap a VNet or a pod range."),
+             "routing need it), and no service range may overlap a VNet or a pod range.",
+             "# cluster ne\nvnetCidr: 10.10.0.0/16\n# cluster we\npodCidr: 10.10.128.0/17"),
         Code("AKM306", E, "range reserved by AKS",
              "AKS refuses ranges that touch 169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16 "
-             "or 192.0.2.0/24."),
+             "or 192.0.2.0/24.",
+             "podCidr: 172.31.0.0/16"),
         Code("AKM307", E, "service range too large",
-             "AKS requires serviceCidr to be smaller than a /12."),
+             "AKS requires serviceCidr to be smaller than a /12.",
+             "serviceCidr: 10.224.0.0/11"),
         Code("AKM308", W, "public address range",
              "The range is not private address space (RFC 1918 or RFC 6598); traffic to "
-             "the real owners of those addresses would be captured."),
+             "the real owners of those addresses would be captured.",
+             "podCidr: 198.170.0.0/16  # the seed article's pod range"),
         Code("AKM309", E, "DNS service IP not usable",
              "dnsServiceIP must lie inside serviceCidr and be neither its network address "
-             "nor its first address (kubernetes.default takes that one)."),
+             "nor its first address (kubernetes.default takes that one).",
+             "serviceCidr: 10.220.0.0/16\ndnsServiceIP: 10.220.0.1"),
         Code("AKM310", E, "ClusterMesh IP not usable",
              "clustermeshIP must lie inside nodeSubnetCidr and must not be one of the five "
-             "addresses Azure reserves in every subnet (network, .1, .2, .3, broadcast)."),
+             "addresses Azure reserves in every subnet (network, .1, .2, .3, broadcast).",
+             "nodeSubnetCidr: 10.20.0.0/22\nclustermeshIP: 10.20.0.3  # Azure reserves .0-.3"),
         # 4xx: platform support
         Code("AKM401", E, "Kubernetes version not supported by AKS",
-             "kubernetesVersion must be a minor version inside the AKS support window."),
+             "kubernetesVersion must be a minor version inside the AKS support window.",
+             'kubernetesVersion: "1.27"  # the seed article\'s version'),
         Code("AKM402", E, "unknown Azure region",
              "region must be the programmatic name of an Azure public-cloud region "
-             "(`az account list-locations -o table`, column Name)."),
+             "(`az account list-locations -o table`, column Name).",
+             "region: westeurop  # did you mean `westeurope`?"),
         Code("AKM403", E, "too many VNet peerings",
              "A full mesh peers every VNet with every other; Azure allows 500 peerings "
-             "per VNet."),
+             "per VNet.",
+             "clusters:  # 502 clusters: 501 peerings per VNet"),
         Code("AKM404", E, "Cilium version not supported",
-             "aksmesh renders values for the Cilium chart versions it knows."),
+             "aksmesh renders values for the Cilium chart versions it knows.",
+             'cilium:\n  version: "1.14.2"'),
         Code("AKM405", E, "too many resources for one ARM template",
              "main.bicep deploys three resources per cluster (resource group, cluster "
-             "module, peerings module); ARM allows 800 per template."),
+             "module, peerings module); ARM allows 800 per template.",
+             "clusters:  # 300 clusters: 900 resources in main.bicep"),
         # 5xx: verification of the rendered tree (a failure here is a bug in aksmesh)
         Code("AKM501", E, "generated Bicep does not parse",
-             "tree-sitter-bicep found a syntax error in a generated Bicep file."),
+             "tree-sitter-bicep found a syntax error in a generated Bicep file.",
+             "resource x 'Microsoft.Network/virtualNetworks@2025-09-01' = {  # never closed"),
         Code("AKM502", E, "generated Bicep violates the Azure type data",
              "A resource body does not match the Bicep type data (unknown, read-only or "
-             "missing properties, wrong types, patterns or ranges)."),
+             "missing properties, wrong types, patterns or ranges).",
+             "properties: {\n  enableRbac: true  # the type data spells it enableRBAC\n}"),
         Code("AKM503", N, "Bicep resource bodies not checked",
              "Without --bicep-types DIR (a copy of Azure/bicep-types-az `generated/` data), "
-             "render checks Bicep syntax only."),
+             "render checks Bicep syntax only.",
+             "aksmesh render topologies/mesh.yaml  # without --bicep-types"),
         Code("AKM511", E, "generated manifest violates its schema",
              "A rendered Flux object does not validate strictly against its CRD schema "
-             "(from --crd-schemas), or no schema exists for its API version."),
+             "(from --crd-schemas), or no schema exists for its API version.",
+             "apiVersion: helm.toolkit.fluxcd.io/v2beta2  # removed in Flux 2.8"),
         Code("AKM512", E, "generated Cilium values violate the chart's schema",
              "A rendered values.yaml does not validate against the Cilium chart's "
-             "values.schema.json (from --cilium-values-schema)."),
+             "values.schema.json (from --cilium-values-schema).",
+             'hubble:\n  relay:\n    enabled: "yes"  # the chart expects a boolean'),
         Code("AKM513", N, "manifests not checked against schemas",
              "Without --crd-schemas and --cilium-values-schema, render checks the YAML "
-             "syntax and the mesh consistency of the Flux tree only."),
+             "syntax and the mesh consistency of the Flux tree only.",
+             "aksmesh render topologies/mesh.yaml  # without --crd-schemas"),
         Code("AKM514", E, "generated Cilium values disagree with the plan",
              "A cluster's values.yaml does not carry its planned name, id, pod range, "
-             "ClusterMesh IP or exactly its planned mesh peers."),
+             "ClusterMesh IP or exactly its planned mesh peers.",
+             "clustermesh:\n  config:\n    clusters:\n      we: ...  # the cluster itself, or a peer at the wrong IP"),
         Code("AKM515", E, "secret in clear in the output",
-             "A rendered file holds a private key or an unencrypted Secret value."),
+             "A rendered file holds a private key or an unencrypted Secret value.",
+             "a PEM private key block, or a Secret with stringData in clear, in a rendered file"),
         # 6xx: inputs besides the topology
         Code("AKM601", W, "no shared Cilium CA",
              "Without the CA file that `aksmesh ca init` creates, every cluster generates "
              "its own CA and the clusters cannot authenticate each other. render still "
-             "writes everything else."),
+             "writes everything else.",
+             "aksmesh render topologies/mesh.yaml  # no topologies/mesh/cilium-ca.sops.yaml"),
         Code("AKM602", E, "CA file not usable",
              "The CA file beside the topology must be the sops-encrypted Secret in "
-             "flux-system that `aksmesh ca init` writes; aksmesh never copies a CA in clear."),
+             "flux-system that `aksmesh ca init` writes; aksmesh never copies a CA in clear.",
+             "topologies/mesh/cilium-ca.sops.yaml  # a Secret in clear"),
         # 9xx: the output tree
         Code("AKM901", E, "output tree out of date",
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "
-             "one it would create, or one it would remove."),
+             "one it would create, or one it would remove.",
+             "aksmesh check topologies/mesh.yaml  # out/mesh/README.md was edited by hand"),
     ]
 )
 

@@ -30,6 +30,56 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
     return json.dumps(records, indent=2, sort_keys=True) + "\n"
 
 
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
+
+
+def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
+    """SARIF 2.1.0, as GitHub code scanning loads it: one run, every code as a rule."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tool_version = version("aksmesh")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        tool_version = "0.0.0"
+    index = {code: i for i, code in enumerate(CODES)}
+    rules = [
+        {
+            "id": code.id,
+            "name": "".join(word.capitalize() for word in code.title.split()),
+            "shortDescription": {"text": code.title},
+            "fullDescription": {"text": code.explanation},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[code.severity]},
+            "help": {"text": f"{code.explanation}\n\nExample:\n{code.example}"},
+        }
+        for code in CODES.values()
+    ]
+    results = [
+        {
+            "ruleId": d.code,
+            "ruleIndex": index[d.code],
+            "level": _SARIF_LEVEL[d.severity],
+            "message": {"text": f"{d.message}. Hint: {d.hint}" if d.hint else d.message},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": d.file.replace("\\", "/")},
+                "region": {"startLine": d.line, "startColumn": d.col},
+            }}],
+        }
+        for d in diagnostics
+    ]
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "aksmesh", "version": tool_version,
+                                "informationUri": "https://github.com/aksmesh/aksmesh",
+                                "rules": rules}},
+            "results": results,
+        }],
+    }
+    return json.dumps(log, indent=2, sort_keys=True) + "\n"
+
+
 def summary(diagnostics: Sequence[Diagnostic]) -> str:
     counts = [(sum(d.severity is severity for d in diagnostics), str(severity))
               for severity in (Severity.ERROR, Severity.WARNING, Severity.NOTE)]
@@ -39,4 +89,5 @@ def summary(diagnostics: Sequence[Diagnostic]) -> str:
 FORMATS: dict[str, Callable[[Sequence[Diagnostic]], str]] = {
     "text": render_text,
     "json": render_json,
+    "sarif": render_sarif,
 }
