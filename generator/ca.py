@@ -114,6 +114,9 @@ def ca_secret_manifest(cert_pem: bytes, key_pem: bytes, name: str, namespace: st
         f"  namespace: {namespace}\n"
         "  labels:\n"
         "    app.kubernetes.io/managed-by: aksmesh\n"
+        # helm-controller reconciles the release as soon as a watched Secret changes, so a
+        # rotated CA reaches every cluster without waiting for the release's interval.
+        "    reconcile.fluxcd.io/watch: Enabled\n"
         "type: Opaque\n"
         "stringData:\n"
         f"  {VALUES_KEY}: |\n"

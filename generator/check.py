@@ -350,22 +350,29 @@ def check_regions(plan: Plan) -> Iterator[Finding]:
 
 def check_peering_limit(plan: Plan) -> Iterator[Finding]:
     peers = len(plan.clusters) - 1
-    if peers > facts.MAX_PEERINGS_PER_VNET:
+    if plan.peering == "full-mesh" and peers > facts.MAX_PEERINGS_PER_VNET:
         yield Finding("AKM403", ("clusters",),
                       f"a full mesh of {len(plan.clusters)} VNets needs {peers} peerings per "
                       f"VNet; Azure allows {facts.MAX_PEERINGS_PER_VNET}",
-                      f"keep the mesh at {facts.MAX_PEERINGS_PER_VNET + 1} clusters or fewer")
+                      "set `peering: avnm` (Azure Virtual Network Manager mesh)")
+    if plan.peering == "avnm" and len(plan.clusters) > facts.AVNM_MAX_CONNECTED_GROUP_VNETS:
+        yield Finding("AKM406", ("peering",),
+                      f"{len(plan.clusters)} VNets exceed the "
+                      f"{facts.AVNM_MAX_CONNECTED_GROUP_VNETS} VNets Azure Virtual Network "
+                      "Manager connects in one mesh by default",
+                      "request the higher connected-group limit for the subscription before "
+                      "deploying")
 
 
 def check_template_size(plan: Plan) -> Iterator[Finding]:
-    resources = facts.MAIN_TEMPLATE_RESOURCES_PER_CLUSTER * len(plan.clusters)
+    per_cluster, fixed = facts.MAIN_TEMPLATE_RESOURCES[plan.peering]
+    resources = per_cluster * len(plan.clusters) + fixed
     if resources > facts.MAX_RESOURCES_PER_TEMPLATE:
-        most = facts.MAX_RESOURCES_PER_TEMPLATE // facts.MAIN_TEMPLATE_RESOURCES_PER_CLUSTER
         yield Finding("AKM405", ("clusters",),
                       f"main.bicep would deploy {resources} resources for "
                       f"{len(plan.clusters)} clusters; ARM allows "
                       f"{facts.MAX_RESOURCES_PER_TEMPLATE} per template",
-                      f"keep the mesh at {most} clusters or fewer per topology")
+                      "set `peering: avnm`: one resource per cluster")
 
 
 def check_cilium_version(plan: Plan) -> Iterator[Finding]:

@@ -183,14 +183,19 @@ CODES = _registry(
         Code("AKM403", E, "too many VNet peerings",
              "A full mesh peers every VNet with every other; Azure allows 500 peerings "
              "per VNet.",
-             "clusters:  # 502 clusters: 501 peerings per VNet"),
+             "clusters:  # 502 clusters with full-mesh peering: 501 peerings per VNet"),
         Code("AKM404", E, "Cilium version not supported",
              "aksmesh renders values for the Cilium chart versions it knows.",
              'cilium:\n  version: "1.14.2"'),
         Code("AKM405", E, "too many resources for one ARM template",
-             "main.bicep deploys three resources per cluster (resource group, cluster "
-             "module, peerings module); ARM allows 800 per template.",
-             "clusters:  # 300 clusters: 900 resources in main.bicep"),
+             "With full-mesh peering, main.bicep deploys two modules per cluster (the "
+             "cluster, its peerings); ARM allows 800 resources per template. With "
+             "`peering: avnm` it deploys one.",
+             "clusters:  # 401 clusters with full-mesh peering: 802 resources"),
+        Code("AKM406", W, "mesh larger than a default AVNM connected group",
+             "Azure Virtual Network Manager connects 250 VNets in one mesh configuration "
+             "by default; larger meshes need the limit raised for the subscription.",
+             "peering: avnm\nclusters:  # 300 clusters"),
         # 5xx: verification of the rendered tree (a failure here is a bug in aksmesh)
         Code("AKM501", E, "generated Bicep does not parse",
              "tree-sitter-bicep found a syntax error in a generated Bicep file.",

@@ -61,9 +61,14 @@ CLUSTERMESH_PORT = 2379
 
 # Azure limits (Azure subscription and service limits).
 MAX_RESOURCES_PER_TEMPLATE = 800
-# What main.bicep deploys per cluster: its resource group, the cluster module and the
-# peerings module (tests count them in the parsed template).
-MAIN_TEMPLATE_RESOURCES_PER_CLUSTER = 3
+# What main.bicep deploys per cluster, and once, by kind of peering (tests count them in
+# the parsed template): full-mesh has a cluster module and a peerings module per cluster;
+# avnm a cluster module per cluster, and the mesh's resource group and module once.
+MAIN_TEMPLATE_RESOURCES = {"full-mesh": (2, 0), "avnm": (1, 2)}
+# Azure Virtual Network Manager: VNets in one connected group by default (raised on request).
+AVNM_MAX_CONNECTED_GROUP_VNETS = 250
+# Azure CLI of the deployment script that commits the AVNM configuration.
+AZ_CLI_VERSION = "2.67.0"
 MAX_PEERINGS_PER_VNET = 500
 MAX_NAME_LENGTH = {
     "resource group": 90,
@@ -82,6 +87,11 @@ API_VERSIONS = {
     "Microsoft.Network/virtualNetworks/subnets": "2025-09-01",
     "Microsoft.Network/virtualNetworks/virtualNetworkPeerings": "2025-09-01",
     "Microsoft.Network/networkSecurityGroups": "2025-09-01",
+    "Microsoft.Network/networkManagers": "2025-09-01",
+    "Microsoft.Network/networkManagers/networkGroups": "2025-09-01",
+    "Microsoft.Network/networkManagers/networkGroups/staticMembers": "2025-09-01",
+    "Microsoft.Network/networkManagers/connectivityConfigurations": "2025-09-01",
+    "Microsoft.Resources/deploymentScripts": "2023-08-01",
     "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
     "Microsoft.ContainerService/managedClusters": "2026-05-01",

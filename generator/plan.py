@@ -98,12 +98,25 @@ class Peering:
 
 
 @dataclass(frozen=True)
+class NetworkManager:
+    """The Azure Virtual Network Manager that connects the mesh when peering is avnm."""
+
+    resource_group: str
+    location: str
+    deployment: str
+    network_manager: str
+    regions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     kubernetes_version: str
     cilium_version: str
     max_connected_clusters: int
     gitops_path: str
+    peering: str  # full-mesh or avnm
+    mesh: NetworkManager | None  # only for avnm
     aks: AksSettings
     clusters: tuple[Cluster, ...]
     peerings: tuple[Peering, ...]
@@ -128,6 +141,8 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
         cilium_version=data["cilium"]["version"],
         max_connected_clusters=data["cilium"]["maxConnectedClusters"],
         gitops_path=data["gitops"].get("path", f"out/{name}"),
+        peering=data["peering"],
+        mesh=_plan_network_manager(name, clusters) if data["peering"] == "avnm" else None,
         aks=AksSettings(
             tier=aks["tier"],
             system_pool=SystemPool(pool["vmSize"], pool["count"], tuple(pool["zones"]),
@@ -142,6 +157,17 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
         ),
         clusters=tuple(clusters),
         peerings=plan_peerings(clusters),
+    )
+
+
+def _plan_network_manager(topology_name: str, clusters: list[Cluster]) -> NetworkManager:
+    return NetworkManager(
+        resource_group=f"rg-{topology_name}-mesh",
+        # The manager is global; it lives with the first cluster.
+        location=clusters[0].region,
+        deployment=f"{topology_name}-mesh",
+        network_manager=f"avnm-{topology_name}",
+        regions=tuple(sorted({c.region for c in clusters})),
     )
 
 

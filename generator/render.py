@@ -17,11 +17,15 @@ from .ca import SECRET_NAME, SharedCa
 from .load import TEMPLATES_DIR
 from .plan import Cluster, Plan
 
-# Output path → template, for files rendered once per topology.
+# Output path → template, for files rendered once per topology; then by kind of peering.
 BICEP_FILES = {
     "bicep/main.bicep": "bicep/main.bicep.j2",
+    "bicep/modules/cluster-stack.bicep": "bicep/modules/cluster-stack.bicep.j2",
     "bicep/modules/cluster.bicep": "bicep/modules/cluster.bicep.j2",
-    "bicep/modules/peerings.bicep": "bicep/modules/peerings.bicep.j2",
+}
+PEERING_FILES = {
+    "full-mesh": {"bicep/modules/peerings.bicep": "bicep/modules/peerings.bicep.j2"},
+    "avnm": {"bicep/modules/network-manager.bicep": "bicep/modules/network-manager.bicep.j2"},
 }
 # Path under clusters/<name>/ → template, for files rendered once per cluster.
 CLUSTER_FILES = {
@@ -83,8 +87,8 @@ def render(plan: Plan, ca: SharedCa | None) -> Rendered:
     context = CaContext(ca is not None, ca.secret_name if ca else SECRET_NAME,
                         ca.file_name if ca else "", ca.recipients if ca else ())
     files = {"README.md": env.get_template("README.md.j2").render(plan=plan, ca=context)}
-    for path, template in BICEP_FILES.items():
-        files[path] = env.get_template(template).render(plan=plan)
+    for path, template in {**BICEP_FILES, **PEERING_FILES[plan.peering]}.items():
+        files[path] = env.get_template(template).render(plan=plan, facts=facts)
     templates = {path: env.get_template(name) for path, name in CLUSTER_FILES.items()}
     values = {}
     for cluster in plan.clusters:

@@ -21,10 +21,15 @@ from generator.verify import References
 TYPES = REFERENCE / "bicep-types"
 
 
-@pytest.fixture(scope="module", params=[3, 20], ids=["3-clusters", "20-clusters"])
+def topology_text(size: int, peering: str = "full-mesh") -> str:
+    return example_topology(size).replace("clusters:\n", f"peering: {peering}\nclusters:\n", 1)
+
+
+@pytest.fixture(scope="module", params=[(3, "full-mesh"), (20, "full-mesh"), (20, "avnm")],
+                ids=["3-clusters", "20-clusters", "20-clusters-avnm"])
 def rendered(request, tmp_path_factory):
     path = tmp_path_factory.mktemp("bicep") / "mesh.yaml"
-    path.write_text(example_topology(request.param))
+    path.write_text(topology_text(*request.param))
     result = compiler.compile_topology(path, compiler.Options(references=References(TYPES)))
     assert result.ok, result.diagnostics
     return result.plan, result.files
@@ -43,8 +48,10 @@ def test_every_bicep_file_parses_and_matches_the_type_data(rendered):
     _, files = rendered
     library = TypeLibrary.from_directory(TYPES)
     bicep_files = [p for p in files if p.endswith(".bicep")]
-    assert sorted(bicep_files) == ["bicep/main.bicep", "bicep/modules/cluster.bicep",
-                                   "bicep/modules/peerings.bicep"]
+    connectivity = {"full-mesh": "peerings", "avnm": "network-manager"}[rendered[0].peering]
+    assert sorted(bicep_files) == ["bicep/main.bicep", "bicep/modules/cluster-stack.bicep",
+                                   "bicep/modules/cluster.bicep",
+                                   f"bicep/modules/{connectivity}.bicep"]
     for path in bicep_files:
         assert syntax_errors(files[path]) == [], path
         assert verify_bicep(files[path], library) == [], path
@@ -77,12 +84,18 @@ def test_main_lists_every_cluster_with_the_planned_values(rendered):
 def test_modules_receive_each_cluster_value_by_name(rendered):
     _, files = rendered
     main = declarations(files, "bicep/main.bicep")
-    params = main["clusterDeployments"].value["params"]
+    listed = set(main["clusters"].value[0])
+    stack_input = main["clusterStacks"].value["params"]["cluster"]
+    assert set(stack_input) == listed - {"peeringsDeployment"}
+    assert all(value == Expression(f"c.{key}") for key, value in stack_input.items())
+    stack = declarations(files, "bicep/modules/cluster-stack.bicep")
+    forwarded = stack["resources"].value["params"]
     cluster_params = {d.name for d in top_level_declarations(files["bicep/modules/cluster.bicep"])
                       if d.kind == "parameter"}
-    assert set(params) == cluster_params
+    assert set(forwarded) == cluster_params
     for name in ("podCidr", "serviceCidr", "dnsServiceIP", "dnsPrefix", "vnetCidr"):
-        assert params[name] == Expression(f"c.{name}")
+        assert forwarded[name] == Expression(f"cluster.{name}")
+    assert stack["resources"].value["scope"] == Expression("resourceGroup")
 
 
 def test_cluster_brings_its_own_cni_with_the_planned_ranges(rendered):
@@ -124,15 +137,17 @@ def test_role_assignment_exists_before_the_cluster(rendered):
 
 def test_full_mesh_peering_after_every_vnet(rendered):
     plan, files = rendered
+    if plan.peering != "full-mesh":
+        pytest.skip("this mesh is connected by Azure Virtual Network Manager")
     main = declarations(files, "bicep/main.bicep")
     peerings_module = main["peeringDeployments"]
     assert peerings_module.loop_over == "clusters"
-    assert Expression("clusterDeployments") in peerings_module.value["dependsOn"]
+    assert Expression("clusterStacks") in peerings_module.value["dependsOn"]
     peerings = declarations(files, "bicep/modules/peerings.bicep")["peerings"]
     # Each cluster's module loops over the whole mesh and skips its own VNet.
     assert peerings.loop_over == "mesh"
     assert peerings.condition == "peer.vnetName != localVnetName"
-    vnets = [c["vnetName"] for c in declarations(files, "bicep/main.bicep")["clusters"].value]
+    vnets = [c["vnetName"] for c in main["clusters"].value]
     pairs = {(local, remote) for local in vnets for remote in vnets if remote != local}
     assert len(pairs) == len(plan.peerings) == len(plan.clusters) * (len(plan.clusters) - 1)
     properties = peerings.value["properties"]
@@ -140,20 +155,43 @@ def test_full_mesh_peering_after_every_vnet(rendered):
     assert properties["allowForwardedTraffic"] is True
 
 
+def test_avnm_mesh_holds_every_vnet_and_is_committed(rendered):
+    plan, files = rendered
+    if plan.peering != "avnm":
+        pytest.skip("this mesh is connected by VNet peerings")
+    main = declarations(files, "bicep/main.bicep")
+    module = main["networkManager"]
+    assert Expression("clusterStacks") in module.value["dependsOn"]
+    assert module.value["params"]["regions"] == sorted({c.region for c in plan.clusters})
+    manager = declarations(files, "bicep/modules/network-manager.bicep")
+    assert manager["members"].loop_over == "mesh" and manager["members"].condition is None
+    config = manager["meshConnectivity"].value["properties"]
+    assert (config["connectivityTopology"], config["isGlobal"]) == ("Mesh", "True")
+    [group] = config["appliesToGroups"]
+    assert group["networkGroupId"] == Expression("meshGroup.id")
+    commit = manager["commit"].value
+    assert "az network manager post-commit" in commit["properties"]["scriptContent"]
+    assert Expression("commitIdentityNetworkContributor") in commit["dependsOn"]
+
+
 def test_arm_limits_hold(rendered):
     plan, files = rendered
     main = declarations(files, "bicep/main.bicep")
     deployed = [d for d in main.values() if d.kind in ("resource", "module")]
     count = sum(len(plan.clusters) if d.loop_over == "clusters" else 1 for d in deployed)
-    assert count == facts.MAIN_TEMPLATE_RESOURCES_PER_CLUSTER * len(plan.clusters)
-    assert count <= facts.MAX_RESOURCES_PER_TEMPLATE
+    per_cluster, fixed = facts.MAIN_TEMPLATE_RESOURCES[plan.peering]
+    assert count == per_cluster * len(plan.clusters) + fixed
+    for path in (p for p in files if p.endswith(".bicep")):
+        declared = top_level_declarations(files[path])
+        # Loops in modules run over the mesh: at most one resource per cluster each.
+        resources = sum(len(plan.clusters) if d.loop_over else 1 for d in declared
+                        if d.kind in ("resource", "module"))
+        assert resources <= facts.MAX_RESOURCES_PER_TEMPLATE, path
+        assert len([d for d in declared if d.kind == "parameter"]) <= 256
+        assert len(files[path].encode()) < 4 * 1024 * 1024
     names = [c[key] for c in main["clusters"].value
              for key in ("clusterDeployment", "peeringsDeployment")]
     assert max(map(len, names)) <= 64 and len(set(names)) == len(names)
-    for path in (p for p in files if p.endswith(".bicep")):
-        parameters = [d for d in top_level_declarations(files[path]) if d.kind == "parameter"]
-        assert len(parameters) <= 256
-        assert len(files[path].encode()) < 4 * 1024 * 1024
 
 
 def test_adding_a_cluster_changes_only_what_it_must(tmp_path):
@@ -163,8 +201,9 @@ def test_adding_a_cluster_changes_only_what_it_must(tmp_path):
         return compiler.compile_topology(path).files
 
     before, after = bicep(3), bicep(4)
-    assert before["bicep/modules/cluster.bicep"] == after["bicep/modules/cluster.bicep"]
-    assert before["bicep/modules/peerings.bicep"] == after["bicep/modules/peerings.bicep"]
+    for module in ("cluster-stack", "cluster", "peerings"):
+        path = f"bicep/modules/{module}.bicep"
+        assert before[path] == after[path]
     old, new = before["bicep/main.bicep"].splitlines(), after["bicep/main.bicep"].splitlines()
     changes = [op for op in difflib.SequenceMatcher(a=old, b=new).get_opcodes() if op[0] != "equal"]
     # One block of lines inserted (the new cluster's entry), nothing changed or removed.
@@ -211,7 +250,16 @@ def test_broken_bicep_is_akm501(monkeypatch, tmp_path):
     assert [d.code for d in diagnostics][:1] == ["AKM501"]
 
 
-def test_template_resource_limit_is_akm405(tmp_path):
+@pytest.mark.parametrize("size, peering, codes", [
+    (400, "full-mesh", []),
+    (401, "full-mesh", ["AKM405"]),
+    (502, "full-mesh", ["AKM403", "AKM405"]),
+    (250, "avnm", []),
+    (511, "avnm", ["AKM406"]),
+])
+def test_the_checks_say_when_full_mesh_stops_working(tmp_path, size, peering, codes):
     path = tmp_path / "mesh.yaml"
-    path.write_text(example_topology(300))
-    assert "AKM405" in {d.code for d in compiler.validate(path).diagnostics}
+    path.write_text(topology_text(size, peering))
+    diagnostics = compiler.validate(path).diagnostics
+    assert [d.code for d in diagnostics] == codes
+    assert all("peering: avnm" in d.hint for d in diagnostics if d.code in ("AKM403", "AKM405"))

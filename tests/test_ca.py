@@ -64,7 +64,8 @@ def test_encrypted_text_hides_the_ca_but_not_the_metadata(encrypted: str, alice:
     document = YAML(typ="safe").load(encrypted)
     assert document["metadata"]["name"] == "cilium-ca"
     assert document["metadata"]["namespace"] == "flux-system"
-    assert document["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "aksmesh"}
+    assert document["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "aksmesh",
+                                             "reconcile.fluxcd.io/watch": "Enabled"}
     assert document["stringData"]["values.yaml"].startswith("ENC[AES256_GCM,")
     assert document["sops"]["mac"].startswith("ENC[")
     assert document["sops"]["encrypted_regex"] == ca.ENCRYPTED_REGEX
@@ -143,7 +144,8 @@ def test_plaintext_manifest_is_deterministic_and_parses() -> None:
     assert text == ca.ca_secret_manifest(b"CERT", b"KEY", "cilium-ca", "kube-system")
     secret = YAML(typ="safe").load(text)
     assert secret["metadata"] == {"name": "cilium-ca", "namespace": "kube-system",
-                                  "labels": {"app.kubernetes.io/managed-by": "aksmesh"}}
+                                  "labels": {"app.kubernetes.io/managed-by": "aksmesh",
+                                             "reconcile.fluxcd.io/watch": "Enabled"}}
     assert secret["stringData"]["values.yaml"] == "tls:\n  ca:\n    cert: Q0VSVA==\n    key: S0VZ\n"
 
 
