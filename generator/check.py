@@ -38,11 +38,26 @@ def check_plan(plan: Plan) -> list[Finding]:
 
 
 def check_schema(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
+    """Validate with jsonschema-rs; explain the failures with jsonschema's richer errors.
+
+    jsonschema-rs decides (it is fast to import and run, and its regexes anchor `$` at the
+    very end, where Python's also accept a trailing newline); jsonschema, imported only
+    for an invalid topology, says what is wrong and where.
+    """
+    import jsonschema_rs
+
+    if jsonschema_rs.validator_for(schema).is_valid(data):
+        return
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(schema)
-    for error in validator.iter_errors(data):
+    found = False
+    for error in Draft202012Validator(schema).iter_errors(data):
+        found = True
         yield from _schema_findings(error)
+    if not found:
+        for error in jsonschema_rs.validator_for(schema).iter_errors(data):
+            path = tuple(error.instance_path)
+            yield Finding("AKM104", path, f"{dotted(path)}: {error.message}")
 
 
 def _schema_findings(error: Any) -> Iterator[Finding]:

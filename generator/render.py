@@ -76,8 +76,13 @@ def jinja_env() -> jinja2.Environment:
         autoescape=False,  # we write YAML, Bicep and Markdown, not HTML
         trim_blocks=True,
         lstrip_blocks=True,
+        # Compiling the templates is most of a small render's time; Jinja keeps the
+        # compiled code in the system's temporary directory, keyed by template source.
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),
     )
-    env.filters["api"] = api
+    # A global, not a filter: Jinja folds filters on constants into the compiled (and
+    # cached) template, which would outlive a change of the API version table.
+    env.globals["api"] = api
     env.filters["bicep"] = bicep_literal
     return env
 

@@ -140,16 +140,17 @@ def _manifest_errors(document: dict[str, Any], references: References) -> Iterat
 
 @cache
 def _validator(schema_path: Path) -> Any:
-    import jsonschema
+    import jsonschema_rs
 
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    return cls(schema)
+    # CRD and chart schemas declare no $schema; kubeconform reads them as draft 7.
+    return jsonschema_rs.Draft7Validator(schema)
 
 
 def _schema_errors(validator: Any, document: Any) -> Iterator[str]:
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
-        where = ".".join(str(p) for p in error.absolute_path) or "(root)"
+    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.instance_path])
+    for error in errors:
+        where = ".".join(str(p) for p in error.instance_path) or "(root)"
         yield f"{where}: {error.message}"
 
 

@@ -218,17 +218,7 @@ def test_render_notes_when_bodies_are_not_type_checked(tmp_path):
     assert result.ok and "AKM503" in [d.code for d in result.diagnostics]
 
 
-@pytest.fixture
-def fresh_templates():
-    """Jinja folds the `api` filter on constants when it compiles a template."""
-    from generator import render
-
-    render.jinja_env.cache_clear()
-    yield
-    render.jinja_env.cache_clear()
-
-
-def test_a_type_data_violation_stops_the_render(tmp_path, monkeypatch, fresh_templates):
+def test_a_type_data_violation_stops_the_render(tmp_path, monkeypatch):
     # An API version without type data is what an outdated table would produce.
     monkeypatch.setitem(facts.API_VERSIONS, "Microsoft.Network/virtualNetworks", "2019-01-01")
     path = tmp_path / "mesh.yaml"

@@ -67,3 +67,10 @@ def test_one_cluster_is_not_a_mesh(found):
 def test_long_cluster_name_is_out_of_range(found):
     text = VALID.replace("  - name: we\n", "  - name: " + "w" * 33 + "  # !AKM105\n")
     assert found(text) == expected(text)
+
+
+def test_a_name_with_a_trailing_newline_is_refused(diagnose):
+    # Python's `$` also matches before a final newline; the topology name becomes a
+    # directory name, so the schema must be enforced to the very end of the string.
+    [d] = diagnose(VALID.replace("name: mesh\n", 'name: "mesh\\n"\n'))
+    assert (d.code, d.line) == ("AKM104", 1)
