@@ -8,7 +8,8 @@ TOPOLOGIES := $(wildcard topologies/*.yaml)
 # beside shared/; without them render says what it could not check.
 REFERENCE := $(wildcard ../shared/reference)
 VERIFY := $(if $(REFERENCE),--bicep-types $(REFERENCE)/bicep-types \
-	--crd-schemas $(REFERENCE)/flux --cilium-values-schema $(REFERENCE)/cilium/values.schema.json)
+	--crd-schemas $(REFERENCE)/flux --crd-schemas $(REFERENCE)/cilium/crds \
+	--cilium-values-schema $(REFERENCE)/cilium/values.schema.json)
 
 .PHONY: render check test bench docs clean
 

@@ -76,7 +76,7 @@ def _schema_findings(error: Any) -> Iterator[Finding]:
     elif kind == "required":
         for key in error.validator_value:
             if key not in instance:
-                hint = _first_sentence(error.schema["properties"].get(key, {})
+                hint = _first_sentence(error.schema.get("properties", {}).get(key, {})
                                        .get("description", ""))
                 yield Finding("AKM102", path, f"missing required key `{key}`{_in(where)}", hint)
     elif kind == "type":
@@ -212,7 +212,7 @@ def check_reserved_names(plan: Plan) -> Iterator[Finding]:
 
 
 def check_azure_name_lengths(plan: Plan) -> Iterator[Finding]:
-    for cluster in plan.clusters:
+    for cluster in plan.managed_clusters:
         too_long = [(kind, name, len(name) - facts.MAX_NAME_LENGTH[kind])
                     for kind, name in cluster.azure_names.items()
                     if len(name) > facts.MAX_NAME_LENGTH[kind]]
@@ -356,7 +356,7 @@ def check_kubernetes_version(plan: Plan) -> Iterator[Finding]:
 
 
 def check_regions(plan: Plan) -> Iterator[Finding]:
-    for c in plan.clusters:
+    for c in plan.managed_clusters:  # a hybrid member's region is free text
         if c.region not in facts.AZURE_REGIONS:
             yield Finding("AKM402", _at(c, "region"), f"unknown Azure region `{c.region}`",
                           _did_you_mean(c.region, sorted(facts.AZURE_REGIONS))
@@ -364,15 +364,15 @@ def check_regions(plan: Plan) -> Iterator[Finding]:
 
 
 def check_peering_limit(plan: Plan) -> Iterator[Finding]:
-    peers = len(plan.clusters) - 1
-    if plan.peering == "full-mesh" and peers > facts.MAX_PEERINGS_PER_VNET:
+    vnets = len(plan.managed_clusters)
+    if plan.peering == "full-mesh" and vnets - 1 > facts.MAX_PEERINGS_PER_VNET:
         yield Finding("AKM403", ("clusters",),
-                      f"a full mesh of {len(plan.clusters)} VNets needs {peers} peerings per "
+                      f"a full mesh of {vnets} VNets needs {vnets - 1} peerings per "
                       f"VNet; Azure allows {facts.MAX_PEERINGS_PER_VNET}",
                       "set `peering: avnm` (Azure Virtual Network Manager mesh)")
-    if plan.peering == "avnm" and len(plan.clusters) > facts.AVNM_MAX_CONNECTED_GROUP_VNETS:
+    if plan.peering == "avnm" and vnets > facts.AVNM_MAX_CONNECTED_GROUP_VNETS:
         yield Finding("AKM406", ("peering",),
-                      f"{len(plan.clusters)} VNets exceed the "
+                      f"{vnets} VNets exceed the "
                       f"{facts.AVNM_MAX_CONNECTED_GROUP_VNETS} VNets Azure Virtual Network "
                       "Manager connects in one mesh by default",
                       "request the higher connected-group limit for the subscription before "
@@ -381,11 +381,11 @@ def check_peering_limit(plan: Plan) -> Iterator[Finding]:
 
 def check_template_size(plan: Plan) -> Iterator[Finding]:
     per_cluster, fixed = facts.MAIN_TEMPLATE_RESOURCES[plan.peering]
-    resources = per_cluster * len(plan.clusters) + fixed
+    resources = per_cluster * len(plan.managed_clusters) + fixed
     if resources > facts.MAX_RESOURCES_PER_TEMPLATE:
         yield Finding("AKM405", ("clusters",),
                       f"main.bicep would deploy {resources} resources for "
-                      f"{len(plan.clusters)} clusters; ARM allows "
+                      f"{len(plan.managed_clusters)} clusters; ARM allows "
                       f"{facts.MAX_RESOURCES_PER_TEMPLATE} per template",
                       "set `peering: avnm`: one resource per cluster")
 
@@ -396,6 +396,57 @@ def check_cilium_version(plan: Plan) -> Iterator[Finding]:
         yield Finding("AKM404", ("cilium", "version"),
                       f"Cilium {plan.cilium_version} is not a version aksmesh renders for",
                       f'use "{facts.CILIUM_DEFAULT_VERSION}"')
+
+
+# ---------------------------------------------------------------- mesh features
+
+
+def check_encryption(plan: Plan) -> Iterator[Finding]:
+    """WireGuard only protects traffic between clusters that both run it."""
+    modes = {c.encryption for c in plan.clusters}
+    if len(modes) > 1:
+        for c in plan.clusters:
+            if c.encryption != plan.encryption:
+                yield Finding("AKM407", _at(c, "encryption"),
+                              f"cluster `{c.name}` uses encryption {c.encryption}, the mesh "
+                              f"{plan.encryption}: a mixed mesh leaves traffic between them "
+                              "in clear", "use one setting, cilium.encryption, for every cluster")
+
+
+def check_cluster_references(plan: Plan) -> Iterator[Finding]:
+    names = sorted(c.name for c in plan.clusters)
+    known = set(names)
+    for service in plan.global_services:
+        for i, backend in enumerate(sorted(service.backends)):
+            if backend not in known:
+                yield Finding("AKM208", ("globalServices", service.index, "backends"),
+                              f"global service `{service.name}` names unknown cluster "
+                              f"`{backend}` as a backend",
+                              _did_you_mean(backend, names) or f"clusters: {', '.join(names)}")
+    for flow in plan.segmentation or ():
+        for side, endpoints in (("from", flow.source), ("to", flow.destination)):
+            if endpoints.cluster not in known:
+                yield Finding("AKM208", ("segmentation", "allow", flow.index, side, "cluster"),
+                              f"segmentation names unknown cluster `{endpoints.cluster}`",
+                              _did_you_mean(endpoints.cluster, names)
+                              or f"clusters: {', '.join(names)}")
+        if flow.source.cluster == flow.destination.cluster:
+            yield Finding("AKM210", ("segmentation", "allow", flow.index),
+                          f"a flow inside cluster `{flow.source.cluster}` is not restricted "
+                          "by segmentation, which only governs traffic between clusters",
+                          "remove the flow, or use a CiliumNetworkPolicy inside the cluster")
+
+
+def check_unique_services(plan: Plan) -> Iterator[Finding]:
+    first: dict[tuple[str, str], int] = {}
+    for service in plan.global_services:
+        key = (service.namespace, service.name)
+        if key in first:
+            yield Finding("AKM209", ("globalServices", service.index, "name"),
+                          f"global service {service.namespace}/{service.name} is declared "
+                          f"twice (first as globalServices[{first[key]}])",
+                          "merge the two entries")
+        first.setdefault(key, service.index)
 
 
 PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
@@ -414,6 +465,9 @@ PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
     check_range_rules,
     check_dns_service_ip,
     check_clustermesh_ip,
+    check_encryption,
+    check_cluster_references,
+    check_unique_services,
 )
 
 

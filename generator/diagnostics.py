@@ -136,6 +136,18 @@ CODES = _registry(
         Code("AKM206", E, "too many clusters for the mesh",
              "Cilium connects at most cilium.maxConnectedClusters clusters (255, or 511).",
              "clusters:  # 256 clusters with maxConnectedClusters 255"),
+        Code("AKM208", E, "unknown cluster",
+             "A global service or a segmentation flow names a cluster the topology does "
+             "not define.",
+             "globalServices:\n  - name: rebel-base\n    backends: [ne, wee]  # no cluster `wee`"),
+        Code("AKM209", E, "duplicate global service",
+             "Two globalServices entries declare the same namespace and name.",
+             "globalServices:\n  - {name: rebel-base, namespace: default, ...}\n"
+             "  - {name: rebel-base, namespace: default, ...}"),
+        Code("AKM210", W, "segmentation flow inside one cluster",
+             "Segmentation governs traffic between clusters only; a flow from a cluster to "
+             "itself changes nothing.",
+             "segmentation:\n  allow:\n    - {from: {cluster: ne}, to: {cluster: ne}}"),
         # 3xx: addresses
         Code("AKM301", E, "invalid CIDR or address",
              "The value is not an IPv4 CIDR (a.b.c.d/n) or IPv4 address.",
@@ -196,6 +208,10 @@ CODES = _registry(
              "Azure Virtual Network Manager connects 250 VNets in one mesh configuration "
              "by default; larger meshes need the limit raised for the subscription.",
              "peering: avnm\nclusters:  # 300 clusters"),
+        Code("AKM407", E, "mixed encryption in the mesh",
+             "WireGuard encrypts traffic only between clusters that both run it: every "
+             "cluster of the mesh must use the same setting.",
+             "cilium:\n  encryption: wireguard\nclusters:\n  - name: we\n    encryption: none"),
         # 5xx: verification of the rendered tree (a failure here is a bug in aksmesh)
         Code("AKM501", E, "generated Bicep does not parse",
              "tree-sitter-bicep found a syntax error in a generated Bicep file.",

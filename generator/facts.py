@@ -77,6 +77,7 @@ MAX_NAME_LENGTH = {
     "deployment": 64,
     "user-assigned identity": 128,
     "virtual network": 64,
+    "network security group": 80,
 }
 
 # API versions of every resource type aksmesh emits: the newest for which Bicep type data

@@ -55,6 +55,8 @@ class Cluster:
     index: int  # position in the topology's `clusters`, for diagnostics
     name: str
     id: int
+    managed: bool  # created by aksmesh on AKS; False for a hybrid member
+    encryption: str  # wireguard or none
     region: str
     vnet_cidr: IPv4Network
     node_subnet_cidr: IPv4Network
@@ -69,6 +71,7 @@ class Cluster:
     dns_prefix: str
     vnet_name: str
     subnet_name: str
+    nsg_name: str
     identity_name: str
     cluster_deployment: str
     peerings_deployment: str
@@ -83,6 +86,7 @@ class Cluster:
             "AKS cluster": self.aks_name,
             "dnsPrefix": self.dns_prefix,
             "virtual network": self.vnet_name,
+            "network security group": self.nsg_name,
             "user-assigned identity": self.identity_name,
             "deployment": max((self.cluster_deployment, self.peerings_deployment), key=len),
         }
@@ -109,17 +113,66 @@ class NetworkManager:
 
 
 @dataclass(frozen=True)
+class ServicePort:
+    port: int
+    target_port: int
+    protocol: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class GlobalService:
+    """A Service present in every cluster and load-balanced across the mesh."""
+
+    index: int  # position in the topology's `globalServices`
+    name: str
+    namespace: str
+    ports: tuple[ServicePort, ...]
+    selector: tuple[tuple[str, str], ...]
+    backends: frozenset[str]  # clusters that share their endpoints
+    affinity: str  # none, local or remote
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """One side of a cross-cluster flow: a cluster, and one namespace or all (None)."""
+
+    cluster: str
+    namespace: str | None
+
+
+@dataclass(frozen=True)
+class Flow:
+    index: int  # position in the topology's `segmentation.allow`
+    source: Endpoints
+    destination: Endpoints
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     kubernetes_version: str
     cilium_version: str
     max_connected_clusters: int
+    encryption: str  # the mesh default; clusters may override (and a check refuses a mix)
+    hubble_relay: bool
+    hubble_ui: bool
     gitops_path: str
     peering: str  # full-mesh or avnm
     mesh: NetworkManager | None  # only for avnm
     aks: AksSettings
     clusters: tuple[Cluster, ...]
     peerings: tuple[Peering, ...]
+    global_services: tuple[GlobalService, ...]
+    segmentation: tuple[Flow, ...] | None  # None: no restriction between clusters
+
+    @property
+    def managed_clusters(self) -> tuple[Cluster, ...]:
+        """The clusters the Bicep creates: every one but the hybrid members."""
+        return tuple(c for c in self.clusters if c.managed)
+
+    def flows_into(self, cluster: Cluster) -> tuple[Flow, ...]:
+        return tuple(f for f in self.segmentation or () if f.destination.cluster == cluster.name)
 
     def to_json(self) -> dict[str, Any]:
         """The plan as JSON-ready data: addresses as strings, field names in camelCase."""
@@ -131,7 +184,8 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
     name = data["name"]
     aks = data["aks"]
     pool = aks["systemPool"]
-    clusters = [_plan_cluster(index, name, c) for index, c in enumerate(data["clusters"])]
+    clusters = [_plan_cluster(index, name, c, data["cilium"]["encryption"])
+                for index, c in enumerate(data["clusters"])]
     endpoints = tuple(MeshPeer(c.name, str(c.clustermesh_ip), facts.CLUSTERMESH_PORT)
                       for c in sorted(clusters, key=lambda c: c.name))
     clusters = [_with_mesh_peers(c, endpoints) for c in clusters]
@@ -140,9 +194,13 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
         kubernetes_version=data["kubernetesVersion"],
         cilium_version=data["cilium"]["version"],
         max_connected_clusters=data["cilium"]["maxConnectedClusters"],
+        encryption=data["cilium"]["encryption"],
+        hubble_relay=data["cilium"]["hubble"]["relay"],
+        hubble_ui=data["cilium"]["hubble"]["ui"],
         gitops_path=data["gitops"].get("path", f"out/{name}"),
         peering=data["peering"],
-        mesh=_plan_network_manager(name, clusters) if data["peering"] == "avnm" else None,
+        mesh=(_plan_network_manager(name, [c for c in clusters if c.managed])
+              if data["peering"] == "avnm" and any(c.managed for c in clusters) else None),
         aks=AksSettings(
             tier=aks["tier"],
             system_pool=SystemPool(pool["vmSize"], pool["count"], tuple(pool["zones"]),
@@ -156,8 +214,32 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
             node_os_upgrade_channel=aks["nodeOsUpgradeChannel"],
         ),
         clusters=tuple(clusters),
-        peerings=plan_peerings(clusters),
+        peerings=plan_peerings([c for c in clusters if c.managed]),
+        global_services=tuple(_plan_global_service(i, s)
+                              for i, s in enumerate(data["globalServices"])),
+        segmentation=(tuple(_plan_flow(i, f) for i, f in enumerate(data["segmentation"]["allow"]))
+                      if "segmentation" in data else None),
     )
+
+
+def _plan_global_service(index: int, service: dict[str, Any]) -> GlobalService:
+    return GlobalService(
+        index=index,
+        name=service["name"],
+        namespace=service["namespace"],
+        ports=tuple(ServicePort(p["port"], p.get("targetPort", p["port"]), p["protocol"],
+                                p.get("name")) for p in service["ports"]),
+        selector=tuple(sorted(service["selector"].items())),
+        backends=frozenset(service["backends"]),
+        affinity=service["affinity"],
+    )
+
+
+def _plan_flow(index: int, flow: dict[str, Any]) -> Flow:
+    def endpoints(side: dict[str, Any]) -> Endpoints:
+        return Endpoints(side["cluster"], side.get("namespace"))
+
+    return Flow(index, endpoints(flow["from"]), endpoints(flow["to"]))
 
 
 def _plan_network_manager(topology_name: str, clusters: list[Cluster]) -> NetworkManager:
@@ -189,7 +271,8 @@ def plan_peerings(clusters: list[Cluster]) -> tuple[Peering, ...]:
     )
 
 
-def _plan_cluster(index: int, topology_name: str, c: dict[str, Any]) -> Cluster:
+def _plan_cluster(index: int, topology_name: str, c: dict[str, Any], encryption: str
+                  ) -> Cluster:
     name = c["name"]
     service_cidr = IPv4Network(c["serviceCidr"])
     node_subnet = IPv4Network(c["nodeSubnetCidr"])
@@ -199,6 +282,8 @@ def _plan_cluster(index: int, topology_name: str, c: dict[str, Any]) -> Cluster:
         index=index,
         name=name,
         id=c["id"],
+        managed=c["managed"],
+        encryption=c.get("encryption", encryption),
         region=c["region"],
         vnet_cidr=IPv4Network(c["vnetCidr"]),
         node_subnet_cidr=node_subnet,
@@ -212,6 +297,7 @@ def _plan_cluster(index: int, topology_name: str, c: dict[str, Any]) -> Cluster:
         dns_prefix=f"{topology_name}-{name}",
         vnet_name=f"vnet-{topology_name}-{name}",
         subnet_name="nodes",
+        nsg_name=f"nsg-{topology_name}-{name}-nodes",
         identity_name=f"id-aks-{topology_name}-{name}",
         cluster_deployment=f"{topology_name}-{name}-cluster",
         peerings_deployment=f"{topology_name}-{name}-peerings",
@@ -256,6 +342,8 @@ def _camel(value: Any) -> Any:
                 if k not in ("index", "explicit")}
     if isinstance(value, (list, tuple)):
         return [_camel(v) for v in value]
+    if isinstance(value, frozenset):
+        return sorted(value)
     if isinstance(value, (IPv4Address, IPv4Network)):
         return str(value)
     return value

@@ -37,6 +37,15 @@ CLUSTER_FILES = {
     "cilium/helmrelease.yaml": "flux/cilium/helmrelease.yaml.j2",
 }
 VALUES_FILE = "cilium/values.yaml"
+# Under clusters/<name>/, when the topology declares global services or segmentation.
+MESH_APPS_FILES = {
+    "mesh-apps.yaml": "flux/mesh-apps.yaml.j2",
+    "mesh-apps/kustomization.yaml": "flux/mesh-apps/kustomization.yaml.j2",
+}
+GLOBAL_SERVICES_FILE = "mesh-apps/global-services.yaml"
+SEGMENTATION_FILE = "mesh-apps/cross-cluster-ingress.yaml"
+# Above this many clusters TOPOLOGY.md keeps its table and leaves the diagram out.
+DIAGRAM_MAX_CLUSTERS = 12
 SHARED_CA_DIR = "cilium-ca"
 
 
@@ -84,7 +93,26 @@ def jinja_env() -> jinja2.Environment:
     # cached) template, which would outlive a change of the API version table.
     env.globals["api"] = api
     env.filters["bicep"] = bicep_literal
+    env.filters["yaml_scalar"] = yaml_text.scalar
+    env.filters["mermaid_id"] = mermaid_id
     return env
+
+
+def mermaid_id(name: str) -> str:
+    """A Mermaid node id: regions and cluster names may collide with its keywords."""
+    return "n_" + "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def cluster_files(plan: Plan) -> dict[str, str]:
+    """Per-cluster path → template: the Flux tree, and the mesh apps when there are any."""
+    files = dict(CLUSTER_FILES)
+    if plan.global_services or plan.segmentation is not None:
+        files |= MESH_APPS_FILES
+    if plan.global_services:
+        files[GLOBAL_SERVICES_FILE] = "flux/mesh-apps/global-services.yaml.j2"
+    if plan.segmentation is not None:
+        files[SEGMENTATION_FILE] = "flux/mesh-apps/cross-cluster-ingress.yaml.j2"
+    return files
 
 
 def render(plan: Plan, ca: SharedCa | None) -> Rendered:
@@ -94,12 +122,15 @@ def render(plan: Plan, ca: SharedCa | None) -> Rendered:
     files = {"README.md": env.get_template("README.md.j2").render(plan=plan, ca=context)}
     for path, template in {**BICEP_FILES, **PEERING_FILES[plan.peering]}.items():
         files[path] = env.get_template(template).render(plan=plan, facts=facts)
-    templates = {path: env.get_template(name) for path, name in CLUSTER_FILES.items()}
+    files["TOPOLOGY.md"] = render_topology_page(plan, env)
+    templates = {path: env.get_template(name) for path, name in cluster_files(plan).items()}
     values = {}
     for cluster in plan.clusters:
         for path, template in templates.items():
             files[f"clusters/{cluster.name}/{path}"] = template.render(
-                plan=plan, cluster=cluster, ca=context)
+                plan=plan, cluster=cluster, ca=context,
+                mesh_apps="mesh-apps.yaml" in templates,
+                flows_by_destination=_flows_by_destination(plan, cluster))
         values[cluster.name] = cilium_values(plan, cluster)
         files[f"clusters/{cluster.name}/{VALUES_FILE}"] = yaml_text.dump(
             values[cluster.name], VALUES_COMMENTS, _values_header(plan, cluster))
@@ -112,11 +143,38 @@ def render(plan: Plan, ca: SharedCa | None) -> Rendered:
     return Rendered(dict(sorted(files.items())), values)
 
 
+def render_topology_page(plan: Plan, env: jinja2.Environment) -> str:
+    by_region: dict[str, list[Cluster]] = {}
+    for cluster in plan.clusters:
+        by_region.setdefault(cluster.region, []).append(cluster)
+    draw = len(plan.clusters) <= DIAGRAM_MAX_CLUSTERS
+    links = [(a, b, a.managed and b.managed)
+             for i, a in enumerate(plan.clusters) for b in plan.clusters[i + 1:]] if draw else []
+    return env.get_template("TOPOLOGY.md.j2").render(
+        plan=plan, regions=sorted(by_region.items()), draw=draw,
+        draw_limit=DIAGRAM_MAX_CLUSTERS, links=links)
+
+
+def _flows_by_destination(plan: Plan, cluster: Cluster) -> list[tuple[str | None, list[Any]]]:
+    """Flows into a cluster grouped by destination namespace (None: all), in a fixed order."""
+    groups: dict[str | None, list[Any]] = {}
+    for flow in plan.flows_into(cluster):
+        if flow.source.cluster != cluster.name:
+            groups.setdefault(flow.destination.namespace, []).append(flow)
+    return sorted(groups.items(), key=lambda item: item[0] or "")
+
+
 def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
     """The complete, non-secret Helm values of one cluster; VALUES_COMMENTS says why."""
+    service: dict[str, Any] = {"type": "LoadBalancer"}
+    if cluster.managed:
+        service["annotations"] = {
+            "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+            "service.beta.kubernetes.io/azure-load-balancer-ipv4": str(cluster.clustermesh_ip),
+        }
     return {
         "cluster": {"name": cluster.name, "id": cluster.id},
-        "aksbyocni": {"enabled": True},
+        **({"aksbyocni": {"enabled": True}} if cluster.managed else {}),
         "routingMode": "tunnel",
         "tunnelProtocol": "vxlan",
         "ipam": {
@@ -127,6 +185,8 @@ def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
             },
         },
         "kubeProxyReplacement": False,
+        "encryption": ({"enabled": True, "type": "wireguard"}
+                       if cluster.encryption == "wireguard" else {"enabled": False}),
         "clustermesh": {
             "useAPIServer": True,
             "maxConnectedClusters": plan.max_connected_clusters,
@@ -136,21 +196,14 @@ def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
                              for peer in cluster.mesh_peers},
             },
             "apiserver": {
-                "service": {
-                    "type": "LoadBalancer",
-                    "annotations": {
-                        "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
-                        "service.beta.kubernetes.io/azure-load-balancer-ipv4":
-                            str(cluster.clustermesh_ip),
-                    },
-                },
+                "service": service,
                 "tls": {"authMode": "cluster", "auto": {"enabled": True, "method": "cronJob"}},
             },
         },
         "hubble": {
             "enabled": True,
-            "relay": {"enabled": True},
-            "ui": {"enabled": False},
+            "relay": {"enabled": plan.hubble_relay},
+            "ui": {"enabled": plan.hubble_ui},
             "tls": {"auto": {"enabled": True, "method": "cronJob"}},
         },
     }
@@ -168,6 +221,8 @@ VALUES_COMMENTS = {
                                                      "node may run.",
     ("kubeProxyReplacement",): "AKS keeps kube-proxy running on every node: Cilium must not "
                                "replace it.",
+    ("encryption",): "Pod traffic between nodes, and so between clusters, is encrypted with\n"
+                     "WireGuard (UDP 51871) on every cluster of the mesh, or on none.",
     ("clustermesh",): "The mesh is declared here, in Helm values: no `cilium clustermesh "
                       "enable/connect`.",
     ("clustermesh", "maxConnectedClusters"): "The same on every cluster of the mesh; changing "
@@ -176,9 +231,10 @@ VALUES_COMMENTS = {
                                            "IP. Cilium dials <name>.mesh.cilium.io\n"
                                            "pinned to the IP, which the server certificates "
                                            "cover. No per-peer tls: the CA is shared.",
-    ("clustermesh", "apiserver", "service"): "An internal Azure load balancer at a fixed "
-                                             "address of the node subnet,\nreachable from "
-                                             "every peer over the VNet peerings.",
+    ("clustermesh", "apiserver", "service"): "The peers dial this Service at the cluster's "
+                                             "ClusterMesh IP: on AKS an internal\nAzure load "
+                                             "balancer pinned to it; elsewhere, yours to "
+                                             "provide at that address.",
     ("clustermesh", "apiserver", "tls", "authMode"): "Every cluster lists every peer and "
                                                      "trusts one CA: each can use its own\n"
                                                      "etcd user (remote-<cluster name>).",
@@ -186,7 +242,7 @@ VALUES_COMMENTS = {
                                                  "the shared CA, outside the Helm\nrelease: "
                                                  "the `helm` method issues new ones on every "
                                                  "reconcile (endless drift).",
-    ("hubble",): "Observability: Hubble and its relay; the UI is optional.",
+    ("hubble",): "Observability: Hubble on every node; relay and UI as the topology says.",
     ("hubble", "tls", "auto"): "As for ClusterMesh: generated certificates stay out of the "
                                "release (cilium/cilium#36012).",
 }

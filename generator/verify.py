@@ -67,8 +67,13 @@ def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
 
 # ---------------------------------------------------------------- Flux and Cilium
 
-# The rendered files whose objects have a schema; the other files are kustomize's own.
-FLUX_OBJECT_FILES = ("cilium.yaml", "cilium/helmrelease.yaml", "cilium/helmrepository.yaml")
+# The rendered files of each cluster that hold Kubernetes objects; the other files are
+# kustomize's own.
+OBJECT_FILES = ("cilium.yaml", "cilium/helmrelease.yaml", "cilium/helmrepository.yaml",
+                "mesh-apps.yaml", "mesh-apps/global-services.yaml",
+                "mesh-apps/cross-cluster-ingress.yaml")
+# Kubernetes core kinds (group "") have no CRD schema: only custom resources are looked up.
+CORE_GROUP = ""
 
 
 def verify_flux_files(plan: Plan, rendered: Rendered, references: References
@@ -88,13 +93,22 @@ def verify_flux_files(plan: Plan, rendered: Rendered, references: References
         if values_validator is not None:
             diagnostics += [diagnostic("AKM512", where, 1, 1, message)
                             for message in _schema_errors(values_validator, values)]
-        if not references.crd_schemas:
-            continue
-        for path in (f"{root}/{name}" for name in FLUX_OBJECT_FILES):
-            # The C loader: hundreds of clusters make thousands of these small files.
-            document = yaml.load(rendered.files[path], Loader=yaml.CSafeLoader)
-            diagnostics += [diagnostic("AKM511", f"{plan.name}/{path}", 1, 1, message)
-                            for message in _manifest_errors(document, references)]
+        for path in (f"{root}/{name}" for name in OBJECT_FILES if f"{root}/{name}" in rendered.files):
+            where = f"{plan.name}/{path}"
+            try:
+                # The C loader: hundreds of clusters make thousands of these small files.
+                documents = [d for d in yaml.load_all(rendered.files[path],
+                                                      Loader=yaml.CSafeLoader) if d]
+            except yaml.YAMLError as error:
+                mark = getattr(error, "problem_mark", None)
+                diagnostics.append(diagnostic("AKM511", where, mark.line + 1 if mark else 1,
+                                              mark.column + 1 if mark else 1,
+                                              f"not valid YAML: {error}".splitlines()[0]))
+                continue
+            if references.crd_schemas:
+                diagnostics += [diagnostic("AKM511", where, 1, 1, message)
+                                for document in documents
+                                for message in _manifest_errors(document, references)]
     if not (references.crd_schemas and references.cilium_values_schema):
         diagnostics.append(diagnostic(
             "AKM513", f"{plan.name}/clusters", 1, 1,
@@ -122,17 +136,26 @@ def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -
     if listed != planned:
         yield f"mesh peers {sorted(listed)} do not match the planned {sorted(planned)}"
     annotations = mesh.get("apiserver", {}).get("service", {}).get("annotations", {})
-    if annotations.get("service.beta.kubernetes.io/azure-load-balancer-ipv4") != \
-            str(cluster.clustermesh_ip):
+    if cluster.managed and annotations.get(
+            "service.beta.kubernetes.io/azure-load-balancer-ipv4") != str(cluster.clustermesh_ip):
         yield f"ClusterMesh load balancer IP is not {cluster.clustermesh_ip}"
+    wireguard = values.get("encryption", {}).get("type") == "wireguard" and \
+        values["encryption"].get("enabled") is True
+    if wireguard != (cluster.encryption == "wireguard"):
+        yield f"encryption does not match the planned {cluster.encryption}"
 
 
 def _manifest_errors(document: dict[str, Any], references: References) -> Iterator[str]:
     group, _, version = document["apiVersion"].rpartition("/")
-    name = f"{group}/{document.get('kind', '').lower()}_{version}.json"
-    schema = next((d / name for d in references.crd_schemas if (d / name).is_file()), None)
+    if group == CORE_GROUP:
+        return
+    # kubeconform's two layouts: <group>/<kind>_<version>.json, or flat <kind>_<version>.json
+    name = f"{document.get('kind', '').lower()}_{version}.json"
+    candidates = [d / group / name for d in references.crd_schemas] + \
+        [d / name for d in references.crd_schemas]
+    schema = next((path for path in candidates if path.is_file()), None)
     if schema is None:
-        yield f"no schema {name} in --crd-schemas: {document['apiVersion']} " \
+        yield f"no schema {group}/{name} in --crd-schemas: {document['apiVersion']} " \
               f"{document.get('kind')} is not a served API"
         return
     yield from _schema_errors(_validator(schema), document)
@@ -140,18 +163,31 @@ def _manifest_errors(document: dict[str, Any], references: References) -> Iterat
 
 @cache
 def _validator(schema_path: Path) -> Any:
+    """A draft 7 validator (CRD and chart schemas declare no $schema; kubeconform reads
+    them as draft 7): jsonschema-rs, or jsonschema for the schemas it refuses (the Cilium
+    CRDs use regexes such as `\\PC` that its regex engine does not know)."""
     import jsonschema_rs
 
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    # CRD and chart schemas declare no $schema; kubeconform reads them as draft 7.
-    return jsonschema_rs.Draft7Validator(schema)
+    try:
+        return jsonschema_rs.Draft7Validator(schema)
+    except jsonschema_rs.ValidationError:
+        import jsonschema
+
+        return jsonschema.Draft7Validator(schema)
 
 
 def _schema_errors(validator: Any, document: Any) -> Iterator[str]:
-    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.instance_path])
-    for error in errors:
-        where = ".".join(str(p) for p in error.instance_path) or "(root)"
-        yield f"{where}: {error.message}"
+    try:
+        errors = list(validator.iter_errors(document))
+    except Exception as error:  # a schema regex Python cannot compile, met by a value
+        yield f"(root): the schema could not be applied: {error}"
+        return
+    # jsonschema-rs names the path instance_path, jsonschema absolute_path.
+    paths = [[str(p) for p in getattr(e, "instance_path", None) or getattr(e, "absolute_path", [])]
+             for e in errors]
+    for path, error in sorted(zip(paths, errors), key=lambda pair: pair[0]):
+        yield f"{'.'.join(path) or '(root)'}: {error.message}"
 
 
 # ---------------------------------------------------------------- secrets

@@ -206,9 +206,13 @@ def test_adding_a_cluster_changes_only_what_it_must(tmp_path):
         assert before[path] == after[path]
     old, new = before["bicep/main.bicep"].splitlines(), after["bicep/main.bicep"].splitlines()
     changes = [op for op in difflib.SequenceMatcher(a=old, b=new).get_opcodes() if op[0] != "equal"]
-    # One block of lines inserted (the new cluster's entry), nothing changed or removed.
-    [(tag, _, _, first, last)] = changes
-    assert tag == "insert" and "name: 'c004'" in "\n".join(new[first:last])
+    # Lines were only inserted: the new cluster's entry, and its node subnet and VNet in
+    # the lists the network security groups read. Nothing changed or removed.
+    assert {tag for tag, *_ in changes} == {"insert"}
+    inserted = ["\n".join(new[first:last]) for _, _, _, first, last in changes]
+    vnet = after["bicep/main.bicep"].split("name: 'c004'")[1].split("vnetCidr: '")[1].split("'")[0]
+    assert len(inserted) == 3 and "name: 'c004'" in inserted[0]
+    assert inserted[2].strip() == f"'{vnet}'"
 
 
 def test_render_notes_when_bodies_are_not_type_checked(tmp_path):

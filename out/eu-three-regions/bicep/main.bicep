@@ -14,7 +14,7 @@ param authorizedIpRanges string[] = []
 @description('Tags applied to every resource group and resource.')
 param tags object = {}
 
-// Every value below was decided by `aksmesh plan`.
+// Every value below was decided by `aksmesh plan`: the clusters Azure hosts...
 var clusters = [
   {
     name: 'ne'
@@ -29,6 +29,7 @@ var clusters = [
     vnetName: 'vnet-eu-three-regions-ne'
     vnetCidr: '10.10.0.0/16'
     nodeSubnetName: 'nodes'
+    nodeSubnetNsgName: 'nsg-eu-three-regions-ne-nodes'
     nodeSubnetCidr: '10.10.0.0/22'
     podCidr: '10.110.0.0/16'
     serviceCidr: '10.210.0.0/16'
@@ -48,6 +49,7 @@ var clusters = [
     vnetName: 'vnet-eu-three-regions-we'
     vnetCidr: '10.20.0.0/16'
     nodeSubnetName: 'nodes'
+    nodeSubnetNsgName: 'nsg-eu-three-regions-we-nodes'
     nodeSubnetCidr: '10.20.0.0/22'
     podCidr: '10.120.0.0/16'
     serviceCidr: '10.220.0.0/16'
@@ -67,12 +69,26 @@ var clusters = [
     vnetName: 'vnet-eu-three-regions-fc'
     vnetCidr: '10.30.0.0/16'
     nodeSubnetName: 'nodes'
+    nodeSubnetNsgName: 'nsg-eu-three-regions-fc-nodes'
     nodeSubnetCidr: '10.30.0.0/22'
     podCidr: '10.130.0.0/16'
     serviceCidr: '10.230.0.0/16'
     dnsServiceIP: '10.230.0.10'
     clustermeshIP: '10.30.3.250'
   }
+]
+
+// ...and the node networks of every member of the mesh: each
+// node subnet's network security group admits the mesh's traffic from them, and only that.
+var meshNodeSubnetCidrs = [
+  '10.10.0.0/22'
+  '10.20.0.0/22'
+  '10.30.0.0/22'
+]
+var meshVnetCidrs = [
+  '10.10.0.0/16'
+  '10.20.0.0/16'
+  '10.30.0.0/16'
 ]
 
 module clusterStacks 'modules/cluster-stack.bicep' = [for c in clusters: {
@@ -90,12 +106,15 @@ module clusterStacks 'modules/cluster-stack.bicep' = [for c in clusters: {
       vnetName: c.vnetName
       vnetCidr: c.vnetCidr
       nodeSubnetName: c.nodeSubnetName
+      nodeSubnetNsgName: c.nodeSubnetNsgName
       nodeSubnetCidr: c.nodeSubnetCidr
       podCidr: c.podCidr
       serviceCidr: c.serviceCidr
       dnsServiceIP: c.dnsServiceIP
       clustermeshIP: c.clustermeshIP
     }
+    meshNodeSubnetCidrs: meshNodeSubnetCidrs
+    meshVnetCidrs: meshVnetCidrs
     adminGroupObjectIds: adminGroupObjectIds
     authorizedIpRanges: authorizedIpRanges
     tags: tags

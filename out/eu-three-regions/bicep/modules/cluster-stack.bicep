@@ -18,12 +18,19 @@ param cluster {
   vnetName: string
   vnetCidr: string
   nodeSubnetName: string
+  nodeSubnetNsgName: string
   nodeSubnetCidr: string
   podCidr: string
   serviceCidr: string
   dnsServiceIP: string
   clustermeshIP: string
 }
+
+@description('Node subnets of every member of the mesh, this cluster\'s included.')
+param meshNodeSubnetCidrs string[]
+
+@description('VNets (node networks) of every member of the mesh, this cluster\'s included.')
+param meshVnetCidrs string[]
 
 @description('Object ids of the Entra ID groups that administer the cluster.')
 param adminGroupObjectIds string[]
@@ -49,6 +56,7 @@ module resources 'cluster.bicep' = {
     vnetName: cluster.vnetName
     vnetCidr: cluster.vnetCidr
     nodeSubnetName: cluster.nodeSubnetName
+    nodeSubnetNsgName: cluster.nodeSubnetNsgName
     nodeSubnetCidr: cluster.nodeSubnetCidr
     identityName: cluster.identityName
     aksName: cluster.aksName
@@ -57,6 +65,8 @@ module resources 'cluster.bicep' = {
     podCidr: cluster.podCidr
     serviceCidr: cluster.serviceCidr
     dnsServiceIP: cluster.dnsServiceIP
+    meshNodeSubnetCidrs: meshNodeSubnetCidrs
+    meshVnetCidrs: meshVnetCidrs
     adminGroupObjectIds: adminGroupObjectIds
     authorizedIpRanges: authorizedIpRanges
   }

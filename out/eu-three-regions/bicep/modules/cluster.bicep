@@ -19,6 +19,9 @@ param vnetCidr string
 @description('Name of the node subnet.')
 param nodeSubnetName string
 
+@description('Name of the node subnet\'s network security group.')
+param nodeSubnetNsgName string
+
 @description('Node subnet; the ClusterMesh API server\'s internal load balancer takes an address of it.')
 param nodeSubnetCidr string
 
@@ -43,6 +46,12 @@ param serviceCidr string
 @description('Cluster DNS service address, inside serviceCidr.')
 param dnsServiceIP string
 
+@description('Node subnets of every member of the mesh, this cluster\'s included.')
+param meshNodeSubnetCidrs string[]
+
+@description('VNets (node networks) of every member of the mesh, this cluster\'s included.')
+param meshVnetCidrs string[]
+
 @description('Object ids of the Entra ID groups that administer the cluster.')
 param adminGroupObjectIds string[]
 
@@ -52,6 +61,120 @@ param authorizedIpRanges string[]
 // Network Contributor, a built-in role: AKS needs it on the node subnet to place the
 // internal load balancers (the ClusterMesh API server's among them).
 var networkContributorRoleId = '4d97b98b-1d4f-4787-a291-c67834d212e7'
+
+// From the other clusters, the node subnet admits exactly what Cilium's mesh needs, and
+// nothing else: VXLAN (the tunnel that carries pod traffic), the health checks (TCP 4240
+// and ICMP), WireGuard (UDP 51871), and the ClusterMesh API server (TCP 2379).
+resource nodeSubnetNsg 'Microsoft.Network/networkSecurityGroups@2025-09-01' = {
+  name: nodeSubnetNsgName
+  location: location
+  tags: tags
+  properties: {
+    securityRules: [
+      {
+        name: 'allow-mesh-vxlan'
+        properties: {
+          description: 'Cilium VXLAN tunnel between the nodes of the mesh'
+          priority: 100
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: 'Udp'
+          sourceAddressPrefixes: meshNodeSubnetCidrs
+          sourcePortRange: '*'
+          destinationAddressPrefix: nodeSubnetCidr
+          destinationPortRange: '8472'
+        }
+      }
+      {
+        name: 'allow-mesh-health'
+        properties: {
+          description: 'Cilium health checks between the nodes of the mesh'
+          priority: 110
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: 'Tcp'
+          sourceAddressPrefixes: meshNodeSubnetCidrs
+          sourcePortRange: '*'
+          destinationAddressPrefix: nodeSubnetCidr
+          destinationPortRange: '4240'
+        }
+      }
+      {
+        name: 'allow-mesh-icmp'
+        properties: {
+          description: 'Cilium health checks (ICMP echo) between the nodes of the mesh'
+          priority: 120
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: 'Icmp'
+          sourceAddressPrefixes: meshNodeSubnetCidrs
+          sourcePortRange: '*'
+          destinationAddressPrefix: nodeSubnetCidr
+          destinationPortRange: '*'
+        }
+      }
+      {
+        name: 'allow-mesh-wireguard'
+        properties: {
+          description: 'Cilium WireGuard encryption between the nodes of the mesh'
+          priority: 130
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: 'Udp'
+          sourceAddressPrefixes: meshNodeSubnetCidrs
+          sourcePortRange: '*'
+          destinationAddressPrefix: nodeSubnetCidr
+          destinationPortRange: '51871'
+        }
+      }
+      {
+        name: 'allow-mesh-clustermesh-apiserver'
+        properties: {
+          description: 'Other clusters reach this cluster\'s ClusterMesh API server'
+          priority: 140
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: 'Tcp'
+          sourceAddressPrefixes: meshNodeSubnetCidrs
+          sourcePortRange: '*'
+          destinationAddressPrefix: nodeSubnetCidr
+          destinationPortRange: '2379'
+        }
+      }
+      {
+        // This VNet's own traffic stays as Azure's default rules allow it...
+        name: 'allow-own-vnet'
+        properties: {
+          description: 'Traffic inside this cluster\'s VNet'
+          priority: 3900
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: '*'
+          sourceAddressPrefix: vnetCidr
+          sourcePortRange: '*'
+          destinationAddressPrefix: '*'
+          destinationPortRange: '*'
+        }
+      }
+      {
+        // ...while the default AllowVnetInBound would admit everything from the peered
+        // VNets: deny the rest of the mesh.
+        name: 'deny-rest-of-mesh'
+        properties: {
+          description: 'Anything else from the other clusters of the mesh'
+          priority: 4000
+          direction: 'Inbound'
+          access: 'Deny'
+          protocol: '*'
+          sourceAddressPrefixes: meshVnetCidrs
+          sourcePortRange: '*'
+          destinationAddressPrefix: '*'
+          destinationPortRange: '*'
+        }
+      }
+    ]
+  }
+}
 
 resource vnet 'Microsoft.Network/virtualNetworks@2025-09-01' = {
   name: vnetName
@@ -69,6 +192,9 @@ resource vnet 'Microsoft.Network/virtualNetworks@2025-09-01' = {
         name: nodeSubnetName
         properties: {
           addressPrefix: nodeSubnetCidr
+          networkSecurityGroup: {
+            id: nodeSubnetNsg.id
+          }
         }
       }
     ]
