@@ -15,6 +15,15 @@ import time
 from pathlib import Path
 
 SIZES = (3, 16, 64, 255)
+PROJECT = Path(__file__).resolve().parent.parent
+# Render verifies against the upstream schemas when they are beside the checkout, as
+# `make render` does; the table says which.
+REFERENCE = PROJECT.parent / "shared" / "reference"
+SCHEMAS = ["--bicep-types", str(REFERENCE / "bicep-types"),
+           "--crd-schemas", str(REFERENCE / "flux"),
+           "--crd-schemas", str(REFERENCE / "cilium" / "crds"),
+           "--cilium-values-schema", str(REFERENCE / "cilium" / "values.schema.json"),
+           ] if REFERENCE.is_dir() else []
 COMMANDS = ("validate", "plan", "render", "check")
 REPEAT = 3  # take the best of a few runs: the machine's noise only ever adds time
 
@@ -37,6 +46,10 @@ def tree_size(root: Path) -> tuple[int, int]:
 
 def main() -> None:
     aksmesh = [sys.executable, "-m", "generator"]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT,
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    print(f"commit {commit}, {os.cpu_count()} cores, best of {REPEAT} cold runs, render and "
+          f"check {'with' if SCHEMAS else 'without'} the upstream schemas")
     print(f"{'clusters':>8} {'command':<9} {'seconds':>8} {'peak MiB':>9} {'files':>6} "
           f"{'output KiB':>10} {'ms/KiB':>7}")
     with tempfile.TemporaryDirectory() as scratch:
@@ -50,7 +63,7 @@ def main() -> None:
             for command in COMMANDS:
                 args = [*aksmesh, command, str(topology)]
                 if command in ("render", "check"):
-                    args += ["-o", str(out)]
+                    args += ["-o", str(out), *SCHEMAS]
                 timings = [run(args) for _ in range(REPEAT)]
                 seconds, peak = min(t for t, _ in timings), max(m for _, m in timings)
                 files, size_bytes = tree_size(out / f"mesh-{size}") if out.exists() else (0, 0)
