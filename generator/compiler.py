@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .check import check_document, check_plan
-from .ca import SharedCa
 from .diagnostics import Diagnostic, diagnostic, has_errors, strict as strictly
 from .load import (Document, LoadError, load_schema, load_shared_ca, load_topology,
                    shared_ca_path)
 from .plan import Plan, plan_topology
 from .verify import References
+
+if TYPE_CHECKING:
+    from .ca import SharedCa
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def compile_topology(path: Path, options: Options = Options(), display: str | No
     return result
 
 
-def _shared_ca(path: Path, display: str) -> tuple[SharedCa | None, list[Diagnostic]]:
+def _shared_ca(path: Path, display: str) -> tuple["SharedCa | None", list[Diagnostic]]:
     from .ca import CaError
 
     ca_path = shared_ca_path(path)

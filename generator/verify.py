@@ -16,9 +16,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from .diagnostics import Diagnostic, diagnostic
 from .plan import Cluster, Plan
-from .render import VALUES_FILE, Rendered
+
+if TYPE_CHECKING:  # render (and Jinja) is imported only by the commands that render
+    from .render import Rendered
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class References:
     cilium_values_schema: Path | None = None
 
 
-def verify(plan: Plan, rendered: Rendered, references: References) -> list[Diagnostic]:
+def verify(plan: Plan, rendered: "Rendered", references: References) -> list[Diagnostic]:
     return [
         *verify_bicep_files(plan, rendered.files, references.bicep_types),
         *verify_flux_files(plan, rendered, references),
@@ -76,10 +80,12 @@ OBJECT_FILES = ("cilium.yaml", "cilium/helmrelease.yaml", "cilium/helmrepository
 CORE_GROUP = ""
 
 
-def verify_flux_files(plan: Plan, rendered: Rendered, references: References
+def verify_flux_files(plan: Plan, rendered: "Rendered", references: References
                       ) -> list[Diagnostic]:
     """Cilium values (checked as the data they were written from) and Flux objects."""
     import yaml
+
+    from .render import VALUES_FILE
 
     values_validator = (_validator(references.cilium_values_schema)
                         if references.cilium_values_schema else None)

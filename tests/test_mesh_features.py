@@ -163,3 +163,16 @@ def test_topology_page_draws_every_cluster_and_link(demo):
     assert page.count("<-->") + page.count("<-.->") == n * (n - 1) // 2
     for cluster in plan.clusters:
         assert f"| {cluster.name} | {cluster.id} |" in page
+
+
+@pytest.mark.skipif(not __import__("shutil").which("kubectl"), reason="kubectl is not installed")
+def test_committed_mesh_apps_build_with_kustomize():
+    import subprocess
+
+    root = PROJECT / "out" / "seed-demo" / "clusters"
+    for cluster in sorted(p.name for p in root.iterdir()):
+        build = subprocess.run(["kubectl", "kustomize", str(root / cluster / "mesh-apps")],
+                               capture_output=True, text=True, check=True).stdout
+        kinds = sorted(d["kind"] for d in yaml.safe_load_all(build) if d)
+        assert kinds == ["CiliumClusterwideNetworkPolicy"] * kinds.count(
+            "CiliumClusterwideNetworkPolicy") + ["Service", "Service"]
