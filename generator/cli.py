@@ -6,8 +6,10 @@ The only module that touches argv, the terminal and exit codes. Exit codes: 0 ok
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -30,8 +32,9 @@ bicep_types_option = click.option(
          "every Bicep resource body against, as the Bicep compiler does.")
 crd_schemas_option = click.option(
     "--crd-schemas", type=click.Path(path_type=Path, file_okay=False, exists=True),
-    multiple=True, help="Directory of CRD JSON schemas laid out as <group>/<kind>_<version>.json "
-    "(kubeconform's layout) to validate every Flux object against, strictly. Repeatable.")
+    multiple=True, help="Directory of CRD JSON schemas, <group>/<kind>_<version>.json or "
+    "<kind>_<version>.json (kubeconform's layouts), to validate every Flux and Cilium object "
+    "against, strictly. Repeatable.")
 cilium_schema_option = click.option(
     "--cilium-values-schema", type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="The Cilium chart's values.schema.json, to validate every values.yaml against.")
@@ -77,21 +80,31 @@ def plan(topology: Path, as_json: bool) -> None:
     _exit(result.diagnostics)
 
 
+def rendering_command(function: Callable[..., None]) -> Callable[..., None]:
+    """The arguments and options of the commands that render; they arrive as `options`."""
+
+    @functools.wraps(function)
+    def command(topologies: tuple[Path, ...], out: Path, strict: bool,
+                bicep_types: Path | None, crd_schemas: tuple[Path, ...],
+                cilium_values_schema: Path | None, fmt: str) -> None:
+        from .verify import References
+
+        references = References(bicep_types, crd_schemas, cilium_values_schema)
+        function(topologies, out, compiler.Options(strict, references), fmt)
+
+    for option in reversed((topology_files, out_option, strict_option, bicep_types_option,
+                            crd_schemas_option, cilium_schema_option, output_format)):
+        command = option(command)
+    return command
+
+
 @cli.command()
-@topology_files
-@out_option
-@strict_option
-@bicep_types_option
-@crd_schemas_option
-@cilium_schema_option
-@output_format
-def render(topologies: tuple[Path, ...], out: Path, strict: bool, bicep_types: Path | None,
-           crd_schemas: tuple[Path, ...], cilium_values_schema: Path | None,
-           fmt: str) -> None:
+@rendering_command
+def render(topologies: tuple[Path, ...], out: Path, options: compiler.Options, fmt: str) -> None:
     """Render topologies into OUT/<name>/, atomically: all files or none."""
     from .write import write_tree
 
-    results = _compile_all(topologies, _options(strict, bicep_types, crd_schemas, cilium_values_schema), fmt)
+    results = _compile_all(topologies, options, fmt)
     for result in results:
         assert result.plan is not None and result.files is not None
         root = out / result.plan.name
@@ -103,20 +116,12 @@ def render(topologies: tuple[Path, ...], out: Path, strict: bool, bicep_types: P
 
 
 @cli.command()
-@topology_files
-@out_option
-@strict_option
-@bicep_types_option
-@crd_schemas_option
-@cilium_schema_option
-@output_format
-def check(topologies: tuple[Path, ...], out: Path, strict: bool, bicep_types: Path | None,
-           crd_schemas: tuple[Path, ...], cilium_values_schema: Path | None,
-           fmt: str) -> None:
+@rendering_command
+def check(topologies: tuple[Path, ...], out: Path, options: compiler.Options, fmt: str) -> None:
     """Fail when OUT/<name>/ differs from what render would write (a CI drift gate)."""
     from .write import compare
 
-    results = _compile_all(topologies, _options(strict, bicep_types, crd_schemas, cilium_values_schema), fmt)
+    results = _compile_all(topologies, options, fmt)
     stale: list[Diagnostic] = []
     for result in results:
         assert result.plan is not None and result.files is not None
@@ -188,14 +193,6 @@ def _fail(message: str, hint: str = "") -> None:
 def _stale_message(status: str) -> str:
     return {"created": "missing: render would create this file",
             "removed": "extra: render would remove this file"}[status]
-
-
-def _options(strict: bool, bicep_types: Path | None, crd_schemas: tuple[Path, ...],
-             cilium_values_schema: Path | None) -> compiler.Options:
-    from .verify import References
-
-    return compiler.Options(strict=strict, references=References(
-        bicep_types, crd_schemas, cilium_values_schema))
 
 
 def _compile_all(topologies: tuple[Path, ...], options: compiler.Options, fmt: str

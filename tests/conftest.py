@@ -38,6 +38,38 @@ clusters:
     serviceCidr: 10.220.0.0/16
 """
 
+def bootstrap_sync(path: str) -> str:
+    """The gotk-sync.yaml that `flux bootstrap --path=<path>` commits beside our files."""
+    return f"""\
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m0s
+  ref:
+    branch: main
+  secretRef:
+    name: flux-system
+  url: ssh://git@github.com/example/fleet
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 10m0s
+  path: ./{path}
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+"""
+
+
 _MARKER = re.compile(r"#\s*!(AKM\d{3})")
 
 

@@ -37,7 +37,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from ruamel.yaml import YAML
 
-from conftest import PROJECT, REFERENCE
+from conftest import PROJECT, REFERENCE, bootstrap_sync
 from generator import ca, compiler
 from generator.example import example_topology
 from generator.load import shared_ca_path
@@ -197,34 +197,7 @@ def peers_of(config_clusters: Any) -> dict[str, dict[str, Any]]:
 
 def gotk_sync(plan: Plan, cluster: str) -> str:
     """What `flux bootstrap --path=<gitops_path>/clusters/<cluster>` commits as gotk-sync.yaml."""
-    return f"""\
----
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 1m0s
-  ref:
-    branch: main
-  secretRef:
-    name: flux-system
-  url: ssh://git@github.com/example/fleet
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 10m0s
-  path: ./{plan.gitops_path}/clusters/{cluster}
-  prune: true
-  sourceRef:
-    kind: GitRepository
-    name: flux-system
-"""
+    return bootstrap_sync(f"{plan.gitops_path}/clusters/{cluster}")
 
 
 # --------------------------------------------------------------------------- the examples

@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 import pytest
 from ruamel.yaml import YAML
 
-PROJECT = Path(__file__).resolve().parents[1]
+from conftest import PROJECT, REFERENCE, bootstrap_sync
+
 OURS = PROJECT / "templates" / "flux" / "flux-system" / "kustomization.yaml"
-INSTALL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "flux" / "install-v2.9.4"
+INSTALL = REFERENCE / "flux" / "install-v2.9.4"
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(
@@ -56,34 +57,7 @@ CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "Clust
 NAMESPACED = {"ServiceAccount", "Service", "Deployment", "NetworkPolicy", "ResourceQuota",
               "GitRepository", "Kustomization"}
 
-GOTK_SYNC = """\
----
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 1m0s
-  ref:
-    branch: main
-  secretRef:
-    name: flux-system
-  url: ssh://git@github.com/example/fleet
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 10m0s
-  path: ./clusters/ne
-  prune: true
-  sourceRef:
-    kind: GitRepository
-    name: flux-system
-"""
+GOTK_SYNC = bootstrap_sync("clusters/ne")
 
 _yaml = YAML(typ="safe")
 
