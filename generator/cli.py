@@ -1,21 +1,26 @@
 """The command line: parse options, call the compiler, print, choose the exit code.
 
 The only module that touches argv, the terminal and exit codes. Exit codes: 0 ok,
-1 findings or stale output, 2 usage error (click's own).
+1 findings or stale output, 2 usage error (click's own), 3 a bug in aksmesh.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import compiler, report
 from .diagnostics import Diagnostic, diagnostic, has_errors
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 
@@ -226,10 +231,7 @@ def _exit(diagnostics: list[Diagnostic]) -> None:
     sys.exit(EXIT_FINDINGS if has_errors(diagnostics) else EXIT_OK)
 
 
-def _plan_table(plan: object) -> str:
-    from .plan import Plan
-
-    assert isinstance(plan, Plan)
+def _plan_table(plan: Plan) -> str:
     header = ("cluster", "id", "region", "vnet", "node subnet", "pods", "services",
               "dns ip", "mesh ip", "mesh peers")
     rows = [header] + [
@@ -240,10 +242,23 @@ def _plan_table(plan: object) -> str:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    connectivity = (f"{len(plan.peerings)} VNet peerings" if plan.peering == "full-mesh"
+                    else "an AVNM mesh")
     title = (f"{plan.name}: Kubernetes {plan.kubernetes_version}, Cilium {plan.cilium_version}, "
-             f"{len(plan.clusters)} clusters, {len(plan.peerings)} VNet peerings")
+             f"{len(plan.clusters)} clusters, {connectivity}")
     return "\n".join([title, "", *lines])
 
 
+EXIT_INTERNAL = 3
+
+
 def main() -> None:
-    cli(prog_name="aksmesh")
+    try:
+        cli(prog_name="aksmesh")
+    except Exception as error:  # a bug in aksmesh, never bad input: say so, briefly
+        if os.environ.get("AKSMESH_DEBUG"):
+            raise
+        click.echo(f"aksmesh: internal error: {type(error).__name__}: {error}\n"
+                   "  hint: this is a bug in aksmesh; rerun with AKSMESH_DEBUG=1 for the "
+                   "traceback and report it", err=True)
+        sys.exit(EXIT_INTERNAL)

@@ -94,7 +94,10 @@ class Cluster:
 
 @dataclass(frozen=True)
 class Peering:
-    """One direction of a VNet peering: created in `local`'s VNet, pointing at `remote`."""
+    """One direction of a VNet peering: created in `local`'s VNet, pointing at `remote`.
+
+    Only full-mesh peering has them; an AVNM mesh connects the VNets without.
+    """
 
     local: str
     remote: str
@@ -214,7 +217,8 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
             node_os_upgrade_channel=aks["nodeOsUpgradeChannel"],
         ),
         clusters=tuple(clusters),
-        peerings=plan_peerings([c for c in clusters if c.managed]),
+        peerings=(plan_peerings([c for c in clusters if c.managed])
+                  if data["peering"] == "full-mesh" else ()),
         global_services=tuple(_plan_global_service(i, s)
                               for i, s in enumerate(data["globalServices"])),
         segmentation=(tuple(_plan_flow(i, f) for i, f in enumerate(data["segmentation"]["allow"]))

@@ -1,6 +1,7 @@
 """The command line end to end, through click's runner: exit codes, formats, output trees."""
 
 import json
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -134,3 +135,19 @@ def test_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "generator", "validate", str(DEFAULT)],
                             capture_output=True, text=True, cwd=PROJECT)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_bug_is_reported_briefly_with_exit_3(monkeypatch, capsys):
+    from generator import cli as cli_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli_module.compiler, "validate", broken)
+    monkeypatch.setattr(sys, "argv", ["aksmesh", "validate", str(DEFAULT)])
+    monkeypatch.delenv("AKSMESH_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        cli_module.main()
+    assert exit_.value.code == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
