@@ -126,11 +126,11 @@ def render(plan: Plan, ca: SharedCa | None) -> Rendered:
     templates = {path: env.get_template(name) for path, name in cluster_files(plan).items()}
     values = {}
     for cluster in plan.clusters:
+        cluster_context = {"plan": plan, "cluster": cluster, "ca": context,
+                           "mesh_apps": "mesh-apps.yaml" in templates,
+                           "flows_by_destination": _flows_by_destination(plan, cluster)}
         for path, template in templates.items():
-            files[f"clusters/{cluster.name}/{path}"] = template.render(
-                plan=plan, cluster=cluster, ca=context,
-                mesh_apps="mesh-apps.yaml" in templates,
-                flows_by_destination=_flows_by_destination(plan, cluster))
+            files[f"clusters/{cluster.name}/{path}"] = template.render(cluster_context)
         values[cluster.name] = cilium_values(plan, cluster)
         files[f"clusters/{cluster.name}/{VALUES_FILE}"] = yaml_text.dump(
             values[cluster.name], VALUES_COMMENTS, _values_header(plan, cluster))
