@@ -6,6 +6,7 @@ a located `Diagnostic` (AKM0xx), raised as `LoadError`, never a traceback.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,10 @@ def parse_topology(text: str, file: str) -> Document:
     from ruamel.yaml.error import YAMLError
 
     try:
-        documents = list(YAML(typ="safe").load_all(text))
+        with warnings.catch_warnings():
+            # ruamel warns on stderr about reused anchors; the findings say what matters.
+            warnings.simplefilter("ignore")
+            documents = list(YAML(typ="safe").load_all(text))
     except (YAMLError, RecursionError):
         # Take the round-trip path to report the error the same way, at its position.
         documents = _round_trip(text, file)
@@ -109,7 +113,9 @@ def _round_trip(text: str, file: str) -> list[Any]:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        return list(YAML(typ="rt").load_all(text))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return list(YAML(typ="rt").load_all(text))
     except DuplicateKeyError as error:
         raise _marked("AKM003", file, error, "remove or rename one of the two entries") from None
     except MarkedYAMLError as error:
@@ -170,7 +176,8 @@ def _plain(node: Any, path: Path_, document: Document, budget: list[int]) -> Any
                 raise LoadError(diagnostic("AKM103", document.file, line, col,
                                            f"key {key!r} is not a string",
                                            "topology keys are names such as `clusters`"))
-            result[key] = _plain(value, (*path, key), document, budget)
+            # str(): an anchored key comes back as ruamel's own str subclass.
+            result[str(key)] = _plain(value, (*path, key), document, budget)
         return result
     if isinstance(node, list):
         return [_plain(item, (*path, i), document, budget) for i, item in enumerate(node)]
