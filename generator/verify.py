@@ -99,7 +99,9 @@ def verify_flux_files(plan: Plan, rendered: "Rendered", references: References
         if values_validator is not None:
             diagnostics += [diagnostic("AKM512", where, 1, 1, message)
                             for message in _schema_errors(values_validator, values)]
-        for path in (f"{root}/{name}" for name in OBJECT_FILES if f"{root}/{name}" in rendered.files):
+        for path in (f"{root}/{name}" for name in OBJECT_FILES):
+            if path not in rendered.files:
+                continue
             where = f"{plan.name}/{path}"
             try:
                 # The C loader: hundreds of clusters make thousands of these small files.
@@ -152,19 +154,23 @@ def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -
 
 
 def _manifest_errors(document: dict[str, Any], references: References) -> Iterator[str]:
-    group, _, version = document["apiVersion"].rpartition("/")
-    if group == CORE_GROUP:
+    api_version, kind = str(document.get("apiVersion", "")), str(document.get("kind", ""))
+    if api_version.rpartition("/")[0] == CORE_GROUP:
         return
-    # kubeconform's two layouts: <group>/<kind>_<version>.json, or flat <kind>_<version>.json
-    name = f"{document.get('kind', '').lower()}_{version}.json"
-    candidates = [d / group / name for d in references.crd_schemas] + \
-        [d / name for d in references.crd_schemas]
-    schema = next((path for path in candidates if path.is_file()), None)
+    schema = _schema_file(api_version, kind, references.crd_schemas)
     if schema is None:
-        yield f"no schema {group}/{name} in --crd-schemas: {document['apiVersion']} " \
-              f"{document.get('kind')} is not a served API"
+        yield f"no schema for {api_version} {kind} in --crd-schemas: not a served API"
         return
     yield from _schema_errors(_validator(schema), document)
+
+
+@cache
+def _schema_file(api_version: str, kind: str, directories: tuple[Path, ...]) -> Path | None:
+    """kubeconform's two layouts: <group>/<kind>_<version>.json, or <kind>_<version>.json."""
+    group, _, version = api_version.rpartition("/")
+    name = f"{kind.lower()}_{version}.json"
+    candidates = [d / group / name for d in directories] + [d / name for d in directories]
+    return next((path for path in candidates if path.is_file()), None)
 
 
 @cache
