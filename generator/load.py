@@ -6,6 +6,7 @@ a located `Diagnostic` (AKM0xx), raised as `LoadError`, never a traceback.
 
 from __future__ import annotations
 
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from .diagnostics import Diagnostic, Finding, diagnostic
 # A topology is a few kilobytes even for hundreds of clusters; these limits only exist so
 # that hostile input (a 50 MB file, an alias bomb, deep nesting) fails fast and cheaply.
 MAX_FILE_BYTES = 1024 * 1024
-MAX_NODES = 200_000
+MAX_NODES = 50_000  # 511 clusters with every optional key come to about 10,000
 MAX_DEPTH = 32
 
 Path_ = tuple[str | int, ...]
@@ -42,8 +43,13 @@ class Document:
     _tree: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     def tree(self) -> Any:
+        """The round-trip tree, or None where that stricter parser refuses what the fast
+        one read (a tab inside a plain scalar): positions then fall back to 1:1."""
         if not self._tree:
-            self._tree.append(_round_trip(self.text, self.file)[0])
+            try:
+                self._tree.append(_round_trip(self.text, self.file)[0])
+            except LoadError:
+                self._tree.append(None)
         return self._tree[0]
 
     def position(self, path: Path_, at_key: bool = False) -> tuple[int, int]:
@@ -53,17 +59,19 @@ class Document:
             lc = getattr(node, "lc", None)
             try:
                 child = node[step]
+                if lc is not None:
+                    if isinstance(step, int):
+                        line, col = lc.item(step)
+                    elif (at_key and step == path[-1]) or isinstance(child, (dict, list)):
+                        # A nested mapping or list starts on the line after its key: point
+                        # at the key, where the reader looks.
+                        line, col = lc.key(step)
+                    else:
+                        line, col = lc.value(step)
             except (KeyError, IndexError, TypeError):
+                # Not there, or merged in from an anchor (`<<: *x`), which ruamel does not
+                # place: the enclosing node is the nearest position.
                 break
-            if lc is not None:
-                if isinstance(step, int):
-                    line, col = lc.item(step)
-                elif (at_key and step == path[-1]) or isinstance(child, (dict, list)):
-                    # A nested mapping or list starts on the line after its key: point
-                    # at the key, where the reader looks.
-                    line, col = lc.key(step)
-                else:
-                    line, col = lc.value(step)
             node = child
         return line + 1, col + 1
 
@@ -82,14 +90,14 @@ def load_topology(path: Path, display: str | None = None) -> Document:
 
 def parse_topology(text: str, file: str) -> Document:
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
 
+    _check_shape(text, file)
     try:
         with warnings.catch_warnings():
             # ruamel warns on stderr about reused anchors; the findings say what matters.
             warnings.simplefilter("ignore")
             documents = list(YAML(typ="safe").load_all(text))
-    except (YAMLError, RecursionError):
+    except Exception:  # noqa: BLE001 - any failure of the reader is a finding, not a crash
         # Take the round-trip path to report the error the same way, at its position.
         documents = _round_trip(text, file)
     if len(documents) != 1 or documents[0] is None:
@@ -104,6 +112,34 @@ def parse_topology(text: str, file: str) -> Document:
     document = Document(file, {}, text)
     data = _plain(documents[0], (), document, [MAX_NODES])
     return Document(file, data, text, document._tree)
+
+
+def _check_shape(text: str, file: str) -> None:
+    """Refuse deep or huge documents from the parser's event stream, before any tree is
+    built: the tree builders recurse (deep nesting overflows the C stack) and the
+    round-trip scanner slows down with depth."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent,
+                                    ScalarEvent)
+
+    depth = nodes = 0
+    try:
+        for event in YAML(typ="safe").parse(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+            nodes += isinstance(event, (CollectionStartEvent, ScalarEvent, AliasEvent))
+            if depth > MAX_DEPTH or nodes > MAX_NODES:
+                mark = event.start_mark
+                what = "nested too deeply" if depth > MAX_DEPTH else "too large"
+                raise LoadError(diagnostic(
+                    "AKM005", file, mark.line + 1, mark.column + 1, f"the document is {what}",
+                    f"a topology needs fewer than {MAX_DEPTH} levels and {MAX_NODES} nodes"))
+    except LoadError:
+        raise
+    except Exception:  # noqa: BLE001 - syntax errors are reported by the round-trip path
+        return
 
 
 def _round_trip(text: str, file: str) -> list[Any]:
@@ -125,6 +161,11 @@ def _round_trip(text: str, file: str) -> list[Any]:
                                    f"a topology needs fewer than {MAX_DEPTH} levels")) from None
     except YAMLError as error:  # unmarked parser errors: report at the top of the file
         raise LoadError(diagnostic("AKM002", file, 1, 1, _one_line(str(error)))) from None
+    except Exception as error:  # noqa: BLE001 - e.g. `!!int abc`: the tag's constructor fails
+        raise LoadError(diagnostic("AKM002", file, 1, 1,
+                                   f"the YAML cannot be read: {_one_line(str(error))[:200]}",
+                                   "remove explicit tags (`!!int`, `!!omap`, ...) and "
+                                   "complex keys")) from None
 
 
 def _read_text(path: Path, file: str) -> str:
@@ -134,11 +175,15 @@ def _read_text(path: Path, file: str) -> str:
     try:
         if path.is_dir():
             raise fail("is a directory, not a topology file", "pass a .yaml file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise fail("is not a regular file (a device or a pipe?)", "pass a .yaml file")
+        with open(path, "rb") as handle:
+            # Bounded even if the file grows while it is read.
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
             raise LoadError(diagnostic("AKM005", file, 1, 1,
-                                       f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"))
-        raw = path.read_bytes()
+                                       f"file is larger than the limit of {MAX_FILE_BYTES} "
+                                       "bytes", "a topology is a few kilobytes"))
     except FileNotFoundError:
         raise fail("no such file") from None
     except OSError as error:

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from generator import compiler
 
 
@@ -94,3 +96,51 @@ def test_byte_order_mark_and_crlf_are_accepted(tmp_path):
     path = tmp_path / "t.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + VALID.replace("\n", "\r\n").encode())
     assert codes(path) == []
+
+
+# Regressions found by the hostile-input corpus (tests/test_corpus.py).
+
+
+def test_very_deep_nesting_is_akm005_not_a_crash(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("name: " + "[" * 30000 + "]" * 30000 + "\n")
+    assert [c for c, _, _ in codes(path)] == ["AKM005"]
+
+
+def test_a_huge_number_of_keys_is_akm005_at_the_key_past_the_limit(tmp_path):
+    from generator.load import MAX_NODES
+
+    path = tmp_path / "t.yaml"
+    path.write_text("".join(f"k{i}: 1\n" for i in range(MAX_NODES)))
+    [(code, line, _)] = codes(path)
+    assert code == "AKM005" and 1 < line <= MAX_NODES  # where the limit was crossed
+
+
+def test_a_device_is_not_read(tmp_path):
+    assert codes(Path("/dev/zero")) == [("AKM001", 1, 1)]
+
+
+@pytest.mark.parametrize("text", ["name: !!int d\n", "name: !!float abc\n", "? a: [b]\n: c\n",
+                                  "!!omap kubernetesVersion: x\n"])
+def test_tags_that_fail_to_construct_are_akm002(tmp_path, text):
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    assert [c for c, _, _ in codes(path)] == ["AKM002"]
+
+
+def test_a_tab_inside_a_value_is_located_or_placed_at_the_top(tmp_path):
+    from conftest import VALID
+
+    path = tmp_path / "t.yaml"
+    path.write_text(VALID.replace("name: mesh", "name: me\tsh"))
+    assert [c for c, _, _ in codes(path)] == ["AKM104"]
+
+
+def test_a_merge_key_does_not_break_positions(tmp_path):
+    from conftest import VALID
+
+    path = tmp_path / "t.yaml"
+    text = VALID.replace("  - name: ne\n", "  - &ne\n    name: ne\n").split("  - name: we")[0]
+    path.write_text(text + "  - <<: *ne\n    id: 2\n")
+    found = [c for c, _, _ in codes(path)]
+    assert "AKM201" in found  # the merged-in name repeats `ne`
