@@ -19,6 +19,8 @@ from .diagnostics import Finding
 from .plan import Cluster, Plan
 
 CIDR_KEYS = ("vnetCidr", "nodeSubnetCidr", "podCidr", "serviceCidr")
+# A typo'd key is worth a line each; a file of thousands of them is one finding more.
+MAX_UNKNOWN_KEYS_REPORTED = 20
 ADDRESS_KEYS = ("dnsServiceIP", "clustermeshIP")
 TopologyPath = tuple[str | int, ...]
 
@@ -46,14 +48,26 @@ def check_schema(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
     """
     import jsonschema_rs
 
-    if jsonschema_rs.validator_for(schema).is_valid(data):
+    # jsonschema-rs takes JSON only, and counts 1.0 as an integer; a topology has no use
+    # for numbers with a point, nor for dates, bytes or sets: let jsonschema judge those.
+    if _json_without_floats(data) and jsonschema_rs.validator_for(schema).is_valid(data):
         return
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
 
-    found = False
-    for error in Draft202012Validator(schema).iter_errors(data):
-        found = True
-        yield from _schema_findings(error)
+    def strict_integer(checker: Any, instance: Any) -> bool:
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", strict_integer)
+    validator_class = validators.extend(Draft202012Validator, type_checker=checker)
+    seen: set[Finding] = set()
+    for error in validator_class(schema).iter_errors(data):
+        # jsonschema raises one `required` error per missing key, each naming none of
+        # them: the findings of all of them repeat.
+        for finding in _schema_findings(error):
+            if finding not in seen:
+                seen.add(finding)
+                yield finding
+    found = bool(seen)
     if not found:
         for error in jsonschema_rs.validator_for(schema).iter_errors(data):
             path = tuple(error.instance_path)
@@ -69,10 +83,14 @@ def _schema_findings(error: Any) -> Iterator[Finding]:
 
     if kind == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
-        for key in sorted(set(instance) - set(known), key=list(instance).index):
-            yield Finding("AKM101", (*path, key), f"unknown key `{key}`{_in(where)}",
+        unknown = [key for key in instance if key not in error.schema.get("properties", {})]
+        for key in unknown[:MAX_UNKNOWN_KEYS_REPORTED]:
+            yield Finding("AKM101", (*path, key), f"unknown key `{_short(key)}`{_in(where)}",
                           _did_you_mean(key, known) or f"known keys: {', '.join(known)}",
                           at_key=True)
+        if len(unknown) > MAX_UNKNOWN_KEYS_REPORTED:
+            yield Finding("AKM101", path, f"{len(unknown) - MAX_UNKNOWN_KEYS_REPORTED} more "
+                          f"unknown keys{_in(where)}", f"known keys: {', '.join(known)}")
     elif kind == "required":
         for key in error.validator_value:
             if key not in instance:
@@ -91,7 +109,7 @@ def _schema_findings(error: Any) -> Iterator[Finding]:
         hint = (_did_you_mean(str(instance), [str(c) for c in choices])
                 or "allowed: " + ", ".join(map(str, choices)))
         yield Finding("AKM104", path, f"{where} must be one of {_listing(choices)}, "
-                      f"not {instance!r}", hint)
+                      f"not {_short(instance)}", hint)
     elif kind in ("pattern", "const", "uniqueItems"):
         yield Finding("AKM104", path, f"{where}: {_value_problem(kind, instance, error)}", about)
     else:  # minimum, maximum, minLength, maxLength, minItems, maxItems
@@ -100,7 +118,7 @@ def _schema_findings(error: Any) -> Iterator[Finding]:
 
 def _value_problem(kind: str, instance: Any, error: Any) -> str:
     if kind == "pattern":
-        return f"{instance!r} does not match {error.validator_value}"
+        return f"{_short(instance)} does not match {error.validator_value}"
     if kind == "uniqueItems":
         return "items must be unique"
     return f"must be {error.validator_value!r}"
@@ -111,8 +129,8 @@ def _range_problem(kind: str, instance: Any, error: Any) -> str:
     return {
         "minimum": f"{instance} is below the minimum {limit}",
         "maximum": f"{instance} is above the maximum {limit}",
-        "minLength": f"{instance!r} is shorter than {limit} characters",
-        "maxLength": f"{instance!r} is longer than {limit} characters",
+        "minLength": f"{_short(instance)} is shorter than {limit} characters",
+        "maxLength": f"{_short(instance)} is longer than {limit} characters",
         "minItems": f"needs at least {limit} items, has {_len(instance)}",
         "maxItems": f"allows at most {limit} items, has {_len(instance)}",
     }.get(kind, error.message)
@@ -180,11 +198,13 @@ def check_unique_ids(plan: Plan) -> Iterator[Finding]:
     for cluster in plan.clusters:
         if cluster.id in first:
             used = {c.id for c in plan.clusters}
-            free = next(i for i in range(1, plan.max_connected_clusters + 2) if i not in used)
+            free = next((i for i in range(1, plan.max_connected_clusters + 1) if i not in used),
+                        None)
             yield Finding("AKM202", _at(cluster, "id"),
                           f"cluster id {cluster.id} is already used by cluster "
                           f"`{first[cluster.id].name}`",
-                          f"the lowest free id is {free}; never renumber existing clusters")
+                          f"the lowest free id is {free}; never renumber existing clusters"
+                          if free else "every id is taken: the mesh is full")
         first.setdefault(cluster.id, cluster)
 
 
@@ -308,9 +328,10 @@ def check_range_rules(plan: Plan) -> Iterator[Finding]:
 def check_dns_service_ip(plan: Plan) -> Iterator[Finding]:
     for c in plan.clusters:
         ip, net = c.dns_service_ip, c.service_cidr
-        problem = _address_problem(ip, net, reserved={net[0]: "its network address",
-                                                      net[1]: "its first address, taken by "
-                                                      "the kubernetes service"})
+        reserved = {net[0]: "its network address"}
+        if net.num_addresses > 1:
+            reserved[net[1]] = "its first address, taken by the kubernetes service"
+        problem = _address_problem(ip, net, reserved)
         if problem:
             yield Finding("AKM309", _at(c, "dnsServiceIP", fallback="serviceCidr"),
                           f"dnsServiceIP {ip} {problem} of serviceCidr {net}",
@@ -497,6 +518,20 @@ def _did_you_mean(word: str, candidates: list[str]) -> str:
     match = by_case.get(word.lower()) or next(
         iter(difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)), None)
     return f"did you mean `{match}`?" if match else ""
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A value as a finding quotes it: repr, cut short (a name may be 500 KB long)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _json_without_floats(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_without_floats(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_json_without_floats(v) for v in value)
+    return value is None or isinstance(value, (str, int, bool))
 
 
 def _first_sentence(text: str) -> str:

@@ -205,14 +205,14 @@ def _compile_all(topologies: tuple[Path, ...], options: compiler.Options, fmt: s
     """Compile every topology; stop before any output when one of them has errors."""
     results = [compiler.compile_topology(path, options) for path in topologies]
     diagnostics = [d for r in results for d in r.diagnostics]
+    if has_errors(diagnostics):
+        _emit(diagnostics, fmt)
+        _exit(diagnostics)
     names = [r.plan.name for r in results if r.plan is not None]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise click.UsageError(f"several topologies are named {', '.join(duplicates)}; "
                                "each needs its own output tree")
-    if has_errors(diagnostics):
-        _emit(diagnostics, fmt)
-        _exit(diagnostics)
     if fmt == "text":
         _emit(diagnostics, fmt)  # warnings; machine formats print once, at the end
     return results

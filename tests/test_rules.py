@@ -118,3 +118,28 @@ def test_more_peerings_than_azure_allows_is_akm403(diagnose):
 
 def test_a_mesh_of_255_is_clean(diagnose):
     assert diagnose(_mesh(255)) == []
+
+
+# Regressions found by the hostile-input corpus (tests/test_corpus.py).
+
+
+def test_an_integral_float_is_not_an_integer(found):
+    text = VALID.replace("    id: 2\n", "    id: 2.0  # !AKM103\n")
+    assert found(text) == expected(text)
+
+
+def test_a_single_address_service_range_with_a_dns_ip_is_reported(found):
+    text = VALID.replace("    serviceCidr: 10.220.0.0/16\n",
+                         "    serviceCidr: 10.220.0.0/32\n    dnsServiceIP: 10.220.0.0  # !AKM309\n")
+    assert found(text) == expected(text)
+
+
+def test_gitops_path_may_not_climb_out_of_the_repository(found):
+    text = VALID + "gitops:\n  path: ../../elsewhere  # !AKM104\n"
+    assert found(text) == expected(text)
+
+
+def test_a_full_mesh_with_a_duplicate_id_says_so(diagnose):
+    text = _mesh(256).replace("    id: 256\n", "    id: 255\n")
+    [duplicate] = [d for d in diagnose(text) if d.code == "AKM202"]
+    assert duplicate.hint == "every id is taken: the mesh is full"
