@@ -186,7 +186,8 @@ resource vnet 'Microsoft.Network/virtualNetworks@2025-09-01' = {
         vnetCidr
       ]
     }
-    // Declared inline: a separate subnet resource would be deleted by the next VNet update.
+    // Inline: as a separate resource, the subnet would be missing from this body, and
+    // every redeployment of the VNet would try to remove it.
     subnets: [
       {
         name: nodeSubnetName
