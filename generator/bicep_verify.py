@@ -9,7 +9,6 @@ strings, ...) become `Expression` and are accepted by every type.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import os
@@ -21,6 +20,8 @@ from typing import Any, Union
 
 import tree_sitter
 import tree_sitter_bicep
+
+from .diagnostics import did_you_mean
 
 __all__ = [
     "BicepFinding",
@@ -381,12 +382,16 @@ def _kind_of(value: Value) -> str:
     return "null"
 
 
-def _suggest(word: str, choices: list[str]) -> str:
-    folded = [c for c in choices if c.lower() == word.lower()]
-    if folded:
-        return f"did you mean `{folded[0]}`? (property names are case-sensitive)"
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"did you mean `{close[0]}`?" if close else ""
+def _property_hint(key: str, names: list[str]) -> str:
+    """did_you_mean, saying so when only the case differs: Bicep's names are case-sensitive."""
+    hint = did_you_mean(key, names)
+    if hint and key.lower() in {name.lower() for name in names}:
+        hint += " (property names are case-sensitive)"
+    return hint
+
+
+def _in(path: BodyPath) -> str:
+    return f" in `{_dotted(path)}`" if path else ""
 
 
 class _Checker:
@@ -471,7 +476,7 @@ class _Checker:
             results.append(result)
         literals = [m["value"] for m in members if m["$type"] == "StringLiteralType"]
         if isinstance(value, str) and len(literals) == len(members):
-            hint = _suggest(value, literals).replace(" (property names are case-sensitive)", "")
+            hint = did_you_mean(value, literals)
             allowed = ", ".join(repr(v) for v in literals)
             return [_Issue(path, f"`{_dotted(path)}`: {value!r} is not one of {allowed}", hint)]
         # Prefer the diagnosis of a member of the right kind: its issues are the specific ones.
@@ -502,8 +507,7 @@ class _Checker:
                 if additional is not None:
                     issues += self.check(item, self.resolve(additional), key_path)
                 else:
-                    where = f" in `{_dotted(path)}`" if path else ""
-                    issues.append(_Issue(key_path, f"unknown property `{key}`{where}", _suggest(key, list(properties))))
+                    issues.append(_Issue(key_path, f"unknown property `{key}`{_in(path)}", _property_hint(key, list(properties))))
             elif prop["flags"] & _READ_ONLY:
                 issues.append(_Issue(key_path, f"`{_dotted(key_path)}` is read-only and cannot be set"))
             elif item is None and not prop["flags"] & _REQUIRED:
@@ -513,22 +517,20 @@ class _Checker:
         if not any(isinstance(k, Expression) for k in value):
             for name, prop in properties.items():
                 if prop["flags"] & (_REQUIRED | _READ_ONLY) == _REQUIRED and name not in value:
-                    where = f" in `{_dotted(path)}`" if path else ""
-                    issues.append(_Issue(path, f"missing required property `{name}`{where}", missing=True))
+                    issues.append(_Issue(path, f"missing required property `{name}`{_in(path)}", missing=True))
         return issues
 
     def discriminated(self, value: dict[str | Expression, Value], t: dict[str, Any], path: BodyPath) -> list[_Issue]:
         key = t["discriminator"]
         if key not in value:
-            where = f" in `{_dotted(path)}`" if path else ""
-            return [_Issue(path, f"missing required property `{key}`{where}", missing=True)]
+            return [_Issue(path, f"missing required property `{key}`{_in(path)}", missing=True)]
         chosen = value[key]
         if isinstance(chosen, Expression):
             return []
         elements: dict[str, dict[str, str]] = t["elements"]
         if not isinstance(chosen, str) or chosen not in elements:
             allowed = ", ".join(repr(v) for v in elements)
-            hint = _suggest(str(chosen), list(elements)).replace(" (property names are case-sensitive)", "")
+            hint = did_you_mean(str(chosen), list(elements))
             return [_Issue(path + (key,), f"`{_dotted(path + (key,))}`: {chosen!r} is not one of {allowed}", hint)]
         branch = self.resolve(elements[chosen])
         merged = {**t.get("baseProperties", {}), **branch.get("properties", {})}

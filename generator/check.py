@@ -9,13 +9,12 @@ that needs derived values, or the whole mesh at once) runs on the `Plan`.
 from __future__ import annotations
 
 import bisect
-import difflib
 from collections.abc import Callable, Iterable, Iterator
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 from typing import Any
 
 from . import facts
-from .diagnostics import Finding
+from .diagnostics import Finding, did_you_mean
 from .plan import Cluster, Plan
 
 CIDR_KEYS = ("vnetCidr", "nodeSubnetCidr", "podCidr", "serviceCidr")
@@ -86,7 +85,7 @@ def _schema_findings(error: Any) -> Iterator[Finding]:
         unknown = [key for key in instance if key not in error.schema.get("properties", {})]
         for key in unknown[:MAX_UNKNOWN_KEYS_REPORTED]:
             yield Finding("AKM101", (*path, key), f"unknown key `{_short(key)}`{_in(where)}",
-                          _did_you_mean(key, known) or f"known keys: {', '.join(known)}",
+                          did_you_mean(key, known) or f"known keys: {', '.join(known)}",
                           at_key=True)
         if len(unknown) > MAX_UNKNOWN_KEYS_REPORTED:
             yield Finding("AKM101", path, f"{len(unknown) - MAX_UNKNOWN_KEYS_REPORTED} more "
@@ -106,7 +105,7 @@ def _schema_findings(error: Any) -> Iterator[Finding]:
                       f"{where} must be {_article(expected)}, not {_yaml_type(instance)}", hint)
     elif kind == "enum":
         choices = error.validator_value
-        hint = (_did_you_mean(str(instance), [str(c) for c in choices])
+        hint = (did_you_mean(str(instance), [str(c) for c in choices])
                 or "allowed: " + ", ".join(map(str, choices)))
         yield Finding("AKM104", path, f"{where} must be one of {_listing(choices)}, "
                       f"not {_short(instance)}", hint)
@@ -380,7 +379,7 @@ def check_regions(plan: Plan) -> Iterator[Finding]:
     for c in plan.managed_clusters:  # a hybrid member's region is free text
         if c.region not in facts.AZURE_REGIONS:
             yield Finding("AKM402", _at(c, "region"), f"unknown Azure region `{c.region}`",
-                          _did_you_mean(c.region, sorted(facts.AZURE_REGIONS))
+                          did_you_mean(c.region, sorted(facts.AZURE_REGIONS))
                           or "see `az account list-locations -o table`")
 
 
@@ -443,13 +442,13 @@ def check_cluster_references(plan: Plan) -> Iterator[Finding]:
                 yield Finding("AKM208", ("globalServices", service.index, "backends"),
                               f"global service `{service.name}` names unknown cluster "
                               f"`{backend}` as a backend",
-                              _did_you_mean(backend, names) or f"clusters: {', '.join(names)}")
+                              did_you_mean(backend, names) or f"clusters: {', '.join(names)}")
     for flow in plan.segmentation or ():
         for side, endpoints in (("from", flow.source), ("to", flow.destination)):
             if endpoints.cluster not in known:
                 yield Finding("AKM208", ("segmentation", "allow", flow.index, side, "cluster"),
                               f"segmentation names unknown cluster `{endpoints.cluster}`",
-                              _did_you_mean(endpoints.cluster, names)
+                              did_you_mean(endpoints.cluster, names)
                               or f"clusters: {', '.join(names)}")
         if flow.source.cluster == flow.destination.cluster:
             yield Finding("AKM210", ("segmentation", "allow", flow.index),
@@ -511,13 +510,6 @@ def dotted(path: TopologyPath) -> str:
 
 def _in(where: str) -> str:
     return "" if where == "the topology" else f" in {where}"
-
-
-def _did_you_mean(word: str, candidates: list[str]) -> str:
-    by_case = {c.lower(): c for c in candidates}
-    match = by_case.get(word.lower()) or next(
-        iter(difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)), None)
-    return f"did you mean `{match}`?" if match else ""
 
 
 def _short(value: Any, limit: int = 60) -> str:
