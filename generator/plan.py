@@ -318,8 +318,7 @@ def _with_mesh_peers(cluster: Cluster, endpoints: tuple[MeshPeer, ...]) -> Clust
 
 def with_defaults(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
     """Fill the schema's `default` annotations into a valid instance (objects and arrays)."""
-    if "$ref" in schema:
-        schema = _resolve(schema["$ref"], root) | {k: v for k, v in schema.items() if k != "$ref"}
+    schema = resolve_schema(schema, root)
     if isinstance(value, dict):
         result = dict(value)
         for key, sub in schema.get("properties", {}).items():
@@ -333,10 +332,13 @@ def with_defaults(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> A
     return value
 
 
-def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any]:
-    node: Any = root
-    for part in ref.removeprefix("#/").split("/"):
-        node = node[part]
+def resolve_schema(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """A schema node with its local `$ref` followed, its own keywords laid over the target."""
+    while "$ref" in node:
+        target: Any = root
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
     return node
 
 
