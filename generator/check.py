@@ -66,8 +66,7 @@ def check_schema(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
             if finding not in seen:
                 seen.add(finding)
                 yield finding
-    found = bool(seen)
-    if not found:
+    if not seen:
         for error in jsonschema_rs.validator_for(schema).iter_errors(data):
             path = tuple(error.instance_path)
             yield Finding("AKM104", path, f"{dotted(path)}: {error.message}")
@@ -193,12 +192,11 @@ def check_unique_names(plan: Plan) -> Iterator[Finding]:
 
 
 def check_unique_ids(plan: Plan) -> Iterator[Finding]:
+    used = {c.id for c in plan.clusters}
+    free = next((i for i in range(1, plan.max_connected_clusters + 1) if i not in used), None)
     first: dict[int, Cluster] = {}
     for cluster in plan.clusters:
         if cluster.id in first:
-            used = {c.id for c in plan.clusters}
-            free = next((i for i in range(1, plan.max_connected_clusters + 1) if i not in used),
-                        None)
             yield Finding("AKM202", _at(cluster, "id"),
                           f"cluster id {cluster.id} is already used by cluster "
                           f"`{first[cluster.id].name}`",
@@ -437,7 +435,7 @@ def check_cluster_references(plan: Plan) -> Iterator[Finding]:
     names = sorted(c.name for c in plan.clusters)
     known = set(names)
     for service in plan.global_services:
-        for i, backend in enumerate(sorted(service.backends)):
+        for backend in sorted(service.backends):
             if backend not in known:
                 yield Finding("AKM208", ("globalServices", service.index, "backends"),
                               f"global service `{service.name}` names unknown cluster "

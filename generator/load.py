@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import stat
 import warnings
-from dataclasses import dataclass, field
+from functools import cache
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +110,8 @@ def parse_topology(text: str, file: str) -> Document:
         raise LoadError(diagnostic("AKM004", file, 1, 1,
                                    "the document root must be a mapping of topology keys",
                                    "start with `name:`, `kubernetesVersion:` and `clusters:`"))
-    document = Document(file, {}, text)
-    data = _plain(documents[0], (), document, [MAX_NODES])
-    return Document(file, data, text, document._tree)
+    document = Document(file, {}, text)  # positions, for what _plain refuses
+    return replace(document, data=_plain(documents[0], (), document, [MAX_NODES]))
 
 
 def _check_shape(text: str, file: str) -> None:
@@ -132,10 +132,8 @@ def _check_shape(text: str, file: str) -> None:
             nodes += isinstance(event, (CollectionStartEvent, ScalarEvent, AliasEvent))
             if depth > MAX_DEPTH or nodes > MAX_NODES:
                 mark = event.start_mark
-                what = "nested too deeply" if depth > MAX_DEPTH else "too large"
-                raise LoadError(diagnostic(
-                    "AKM005", file, mark.line + 1, mark.column + 1, f"the document is {what}",
-                    f"a topology needs fewer than {MAX_DEPTH} levels and {MAX_NODES} nodes"))
+                raise _too_big(file, mark.line + 1, mark.column + 1,
+                               "nested too deeply" if depth > MAX_DEPTH else "too large")
     except LoadError:
         raise
     except Exception:  # noqa: BLE001 - syntax errors are reported by the round-trip path
@@ -157,8 +155,7 @@ def _round_trip(text: str, file: str) -> list[Any]:
     except MarkedYAMLError as error:
         raise _marked("AKM002", file, error, _syntax_hint(error)) from None
     except RecursionError:
-        raise LoadError(diagnostic("AKM005", file, 1, 1, "the document is nested too deeply",
-                                   f"a topology needs fewer than {MAX_DEPTH} levels")) from None
+        raise _too_big(file, 1, 1, "nested too deeply") from None
     except YAMLError as error:  # unmarked parser errors: report at the top of the file
         raise LoadError(diagnostic("AKM002", file, 1, 1, _one_line(str(error)))) from None
     except Exception as error:  # noqa: BLE001 - e.g. `!!int abc`: the tag's constructor fails
@@ -200,19 +197,18 @@ def _read_text(path: Path, file: str) -> str:
 
 
 def _plain(node: Any, path: Path_, document: Document, budget: list[int]) -> Any:
-    """Convert ruamel's round-trip objects to plain Python, bounded in size and depth.
+    """Convert what ruamel loaded to plain Python, bounded in size and depth.
 
     Aliases are expanded here, so the node budget is what stops an alias bomb.
     """
+    # The shape was checked on the events already; aliases can still multiply it.
     budget[0] -= 1
     if budget[0] < 0:
         raise LoadError(diagnostic("AKM005", document.file, *document.position(path),
                                    "the document expands to too many nodes (an alias bomb?)",
                                    "write the topology without anchors and aliases"))
     if len(path) > MAX_DEPTH:
-        raise LoadError(diagnostic("AKM005", document.file, *document.position(path),
-                                   "the document is nested too deeply",
-                                   f"a topology needs fewer than {MAX_DEPTH} levels"))
+        raise _too_big(document.file, *document.position(path), "nested too deeply")
     if isinstance(node, dict):
         result = {}
         for key, value in node.items():
@@ -239,13 +235,17 @@ def _plain(node: Any, path: Path_, document: Document, budget: list[int]) -> Any
     return node
 
 
+def _too_big(file: str, line: int, col: int, what: str) -> LoadError:
+    return LoadError(diagnostic("AKM005", file, line, col, f"the document is {what}",
+                                f"a topology needs fewer than {MAX_DEPTH} levels and "
+                                f"{MAX_NODES} nodes"))
+
+
 def _marked(code: str, file: str, error: Any, hint: str) -> LoadError:
     mark = error.problem_mark or error.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    message = _one_line(error.problem or str(error))
-    if code == "AKM003":
-        message = _one_line(error.problem or "duplicate key")
-    return LoadError(diagnostic(code, file, line, col, message, hint))
+    return LoadError(diagnostic(code, file, line, col, _one_line(error.problem or str(error)),
+                                hint))
 
 
 def _syntax_hint(error: Any) -> str:
@@ -265,6 +265,7 @@ SCHEMA_PATH = PROJECT_ROOT / "topology.schema.json"
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
 
+@cache  # read once however many topologies a command is given
 def load_schema() -> dict[str, Any]:
     import json
 

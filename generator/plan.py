@@ -8,7 +8,8 @@ output is a `Plan` the backends only read. Defaults come from `topology.schema.j
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
@@ -169,7 +170,7 @@ class Plan:
     global_services: tuple[GlobalService, ...]
     segmentation: tuple[Flow, ...] | None  # None: no restriction between clusters
 
-    @property
+    @cached_property  # read in loops by checks and templates
     def managed_clusters(self) -> tuple[Cluster, ...]:
         """The clusters the Bicep creates: every one but the hybrid members."""
         return tuple(c for c in self.clusters if c.managed)
@@ -192,6 +193,7 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
     endpoints = tuple(MeshPeer(c.name, str(c.clustermesh_ip), facts.CLUSTERMESH_PORT)
                       for c in sorted(clusters, key=lambda c: c.name))
     clusters = [_with_mesh_peers(c, endpoints) for c in clusters]
+    managed = [c for c in clusters if c.managed]
     return Plan(
         name=name,
         kubernetes_version=data["kubernetesVersion"],
@@ -202,8 +204,8 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
         hubble_ui=data["cilium"]["hubble"]["ui"],
         gitops_path=data["gitops"].get("path", f"out/{name}"),
         peering=data["peering"],
-        mesh=(_plan_network_manager(name, [c for c in clusters if c.managed])
-              if data["peering"] == "avnm" and any(c.managed for c in clusters) else None),
+        mesh=(_plan_network_manager(name, managed)
+              if data["peering"] == "avnm" and managed else None),
         aks=AksSettings(
             tier=aks["tier"],
             system_pool=SystemPool(pool["vmSize"], pool["count"], tuple(pool["zones"]),
@@ -217,8 +219,7 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
             node_os_upgrade_channel=aks["nodeOsUpgradeChannel"],
         ),
         clusters=tuple(clusters),
-        peerings=(plan_peerings([c for c in clusters if c.managed])
-                  if data["peering"] == "full-mesh" else ()),
+        peerings=plan_peerings(managed) if data["peering"] == "full-mesh" else (),
         global_services=tuple(_plan_global_service(i, s)
                               for i, s in enumerate(data["globalServices"])),
         segmentation=(tuple(_plan_flow(i, f) for i, f in enumerate(data["segmentation"]["allow"]))
@@ -312,8 +313,7 @@ def _plan_cluster(index: int, topology_name: str, c: dict[str, Any], encryption:
 
 def _with_mesh_peers(cluster: Cluster, endpoints: tuple[MeshPeer, ...]) -> Cluster:
     """Every endpoint but the cluster's own, by name."""
-    peers = tuple(e for e in endpoints if e.name != cluster.name)
-    return Cluster(**{**cluster.__dict__, "mesh_peers": peers})
+    return replace(cluster, mesh_peers=tuple(e for e in endpoints if e.name != cluster.name))
 
 
 def with_defaults(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
