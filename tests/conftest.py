@@ -70,6 +70,15 @@ spec:
 """
 
 
+def mutate(*pairs: tuple[str, str]) -> str:
+    """VALID with each `old` text replaced, once, by `new`; `old` must be there."""
+    text = VALID
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
 _MARKER = re.compile(r"#\s*!(AKM\d{3})")
 
 

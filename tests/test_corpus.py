@@ -40,7 +40,7 @@ from typing import Callable
 import pytest
 from click.testing import CliRunner
 
-from conftest import PROJECT, VALID
+from conftest import PROJECT, VALID, mutate
 from generator.cli import cli
 from generator.diagnostics import CODES
 from generator.load import MAX_DEPTH, MAX_FILE_BYTES
@@ -178,17 +178,9 @@ def _committed() -> dict[str, tuple[str, int | None]]:
 COMMITTED = _committed()
 
 
-def _mutate(*pairs: tuple[str, str]) -> str:
-    text = VALID
-    for old, new in pairs:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text
-
-
 # VALID with a duplicate cluster id: AKM202 on line 12, column 9, whatever the encoding
 # details around it.
-DUPLICATE_ID = _mutate(("    id: 2\n", "    id: 1\n"))
+DUPLICATE_ID = mutate(("    id: 2\n", "    id: 1\n"))
 
 
 def _bomb(prefix: str, level0: str, level: Callable[[int], str]) -> str:
@@ -289,7 +281,7 @@ GENERATED: dict[str, tuple[Callable[[Path], Path], str, int | None]] = {
     "nesting-10000-mappings": (_write("a: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n"),
                                "AKM005", None),
     "nesting-block-mappings": (_write(_deep_block(4 * MAX_DEPTH)), "AKM005", None),
-    "very-long-line": (_write(_mutate(("name: mesh\n", "name: " + "m" * 500_000 + "\n"))),
+    "very-long-line": (_write(mutate(("name: mesh\n", "name: " + "m" * 500_000 + "\n"))),
                        "AKM105", 1),
     "very-long-key": (_write("k" * 500_000 + ": 1\n"), "AKM002", 1),
     "512-clusters": (_write("name: mesh\nkubernetesVersion: \"1.36\"\nclusters:\n" + "".join(

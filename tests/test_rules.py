@@ -2,16 +2,8 @@
 
 import pytest
 
-from conftest import VALID, expected
+from conftest import VALID, expected, mutate
 from generator.diagnostics import Severity
-
-
-def mutate(*pairs: tuple[str, str]) -> str:
-    text = VALID
-    for old, new in pairs:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text
 
 
 CASES = {
