@@ -7,6 +7,7 @@ Checks compare against these tables, never against the clock: output stays deter
 from __future__ import annotations
 
 from ipaddress import IPv4Network
+from typing import NamedTuple
 
 # AKS Kubernetes support window, as of this date (AKS release calendar).
 # 1.34 leaves support at the end of November 2026.
@@ -58,6 +59,32 @@ DNS_SERVICE_IP_OFFSET = 10
 
 # Cilium ClusterMesh API server port.
 CLUSTERMESH_PORT = 2379
+WIREGUARD_PORT = 51871
+
+
+class MeshTraffic(NamedTuple):
+    """Traffic between the nodes of different clusters that Cilium needs (its system
+    requirements); every node subnet's network security group admits these, only."""
+
+    name: str
+    protocol: str
+    port: str
+    priority: int
+    description: str
+
+
+MESH_TRAFFIC = (
+    MeshTraffic("allow-mesh-vxlan", "Udp", "8472", 100,
+                "Cilium VXLAN tunnel between the nodes of the mesh"),
+    MeshTraffic("allow-mesh-health", "Tcp", "4240", 110,
+                "Cilium health checks between the nodes of the mesh"),
+    MeshTraffic("allow-mesh-icmp", "Icmp", "*", 120,
+                "Cilium health checks (ICMP echo) between the nodes of the mesh"),
+    MeshTraffic("allow-mesh-wireguard", "Udp", str(WIREGUARD_PORT), 130,
+                "Cilium WireGuard encryption between the nodes of the mesh"),
+    MeshTraffic("allow-mesh-clustermesh-apiserver", "Tcp", str(CLUSTERMESH_PORT), 140,
+                "Other clusters reach this cluster's ClusterMesh API server"),
+)
 
 # Azure limits (Azure subscription and service limits).
 MAX_RESOURCES_PER_TEMPLATE = 800
