@@ -69,6 +69,25 @@ def test_an_unserved_api_version_is_akm511(compiled):
     assert diagnostic.code == "AKM511" and "not a served API" in diagnostic.message
 
 
+def test_manifests_are_read_as_yaml_1_1_like_kubernetes_reads_them(compiled):
+    # `on` is a string in YAML 1.2 but a boolean to Kubernetes' go-yaml, so the schema's
+    # string-typed releaseName must refuse it.
+    plan, rendered = compiled
+    path = "clusters/ne/cilium/helmrelease.yaml"
+    text = rendered.files[path]
+    assert "  releaseName: cilium\n" in text
+    text = text.replace("  releaseName: cilium\n", "  releaseName: on\n")
+    assert codes(plan, with_file(rendered, path, text)) == ["AKM511"]
+
+
+def test_unreadable_yaml_is_akm511_at_its_position(compiled):
+    plan, rendered = compiled
+    path = "clusters/ne/cilium/helmrelease.yaml"
+    [diagnostic] = verify.verify(plan, with_file(rendered, path, "a: [1\nb: 2\n"), REFERENCES)
+    assert (diagnostic.code, diagnostic.line, diagnostic.col) == ("AKM511", 2, 2)
+    assert "not valid YAML" in diagnostic.message
+
+
 def broken_values(rendered, cluster, change):
     values = copy.deepcopy(rendered.values)
     change(values[cluster])
