@@ -21,6 +21,7 @@ from typing import Any, Union
 import tree_sitter
 import tree_sitter_bicep
 
+from . import cache
 from .diagnostics import did_you_mean
 
 __all__ = [
@@ -280,20 +281,73 @@ def _declaration(
 
 @dataclass(frozen=True)
 class _TypeFile:
-    types: list[dict[str, Any]]
+    types: Mapping[int, dict[str, Any]]  # by index; "$ref": "#/<index>" points into it
     resources: dict[str, dict[str, Any]]  # lower-case "Type@version" -> ResourceType
 
 
 @functools.cache
 def _load_type_file(path: str) -> _TypeFile | None:
-    # Module-level cache: the 1.3 MB network file is parsed once per process.
     try:
         with open(path, encoding="utf-8") as handle:
             types = json.load(handle)
     except OSError:
         return None
     resources = {t["name"].lower(): t for t in types if t.get("$type") == "ResourceType"}
-    return _TypeFile(types, resources)
+    return _TypeFile(dict(enumerate(types)), resources)
+
+
+# Bump when what is cached for a resource changes shape.
+_CACHE_FORMAT = 1
+
+
+@functools.cache
+def _load_resource_type(path: str, name: str) -> _TypeFile | None:
+    """The ResourceType `name` of one types.json, with only the types it reaches.
+
+    A render checks about ten resource types, but the network file is 1.3 MB of JSON:
+    parsing it all is most of a small render's Bicep check. So each resource's types are
+    kept in the cache, keyed by the file's path, size and modification time.
+    """
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    entry = cache.entry_name(_CACHE_FORMAT, os.path.realpath(path), stat.st_size,
+                             stat.st_mtime_ns, name)
+    cached = cache.read_entry("bicep-types", entry)
+    if cached is not None:
+        try:
+            resource, types = json.loads(cached)
+            return _TypeFile({int(i): t for i, t in types.items()}, {name: resource})
+        except (ValueError, TypeError, AttributeError):
+            pass  # damaged: derive it again
+    type_file = _load_type_file(path)
+    resource = type_file.resources.get(name) if type_file else None
+    if resource is None:
+        return None
+    reached = _reached_types(type_file.types, resource)
+    cache.write_entry("bicep-types", entry, json.dumps([resource, reached]).encode())
+    return _TypeFile(reached, {name: resource})
+
+
+def _reached_types(types: Mapping[int, dict[str, Any]], start: dict[str, Any]
+                   ) -> dict[int, dict[str, Any]]:
+    """Every type `start` refers to, directly or through others, by index."""
+    reached: dict[int, dict[str, Any]] = {}
+    pending = [start]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/"):
+                index = int(ref[2:])
+                if index not in reached:
+                    reached[index] = types[index]
+                    pending.append(types[index])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return reached
 
 
 _NAMESPACE = re.compile(r"[a-z][a-z0-9]*(\.[a-z0-9]+)*")
@@ -315,11 +369,10 @@ class TypeLibrary:
         namespace = type_name.split("/", 1)[0].lower()
         if not (_NAMESPACE.fullmatch(namespace) and _API_VERSION.fullmatch(api_version)):
             return None  # also keeps odd type strings from reaching outside the directory
-        type_file = _load_type_file(str(self.root / namespace / api_version.lower() / "types.json"))
-        if type_file is None:
-            return None
-        resource = type_file.resources.get(f"{type_name}@{api_version}".lower())
-        return (type_file, resource) if resource is not None else None
+        name = f"{type_name}@{api_version}".lower()
+        path = self.root / namespace / api_version.lower() / "types.json"
+        type_file = _load_resource_type(str(path), name)
+        return (type_file, type_file.resources[name]) if type_file is not None else None
 
 
 # --------------------------------------------------------------------------- body checks
@@ -395,7 +448,7 @@ def _in(path: BodyPath) -> str:
 
 
 class _Checker:
-    def __init__(self, types: list[dict[str, Any]]) -> None:
+    def __init__(self, types: Mapping[int, dict[str, Any]]) -> None:
         self.types = types
 
     def resolve(self, ref: dict[str, str]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 
 from . import facts, yaml_text
+from .cache import cache_dir
 from .ca import SECRET_NAME, SharedCa
 from .load import TEMPLATES_DIR
 from .plan import Cluster, Plan
@@ -91,8 +92,8 @@ def jinja_env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         # Compiling the templates is most of a small render's time; Jinja keeps the
-        # compiled code in the system's temporary directory, keyed by template source.
-        bytecode_cache=jinja2.FileSystemBytecodeCache(),
+        # compiled code in aksmesh's cache, keyed by template source.
+        bytecode_cache=_bytecode_cache(),
     )
     # A global, not a filter: Jinja folds filters on constants into the compiled (and
     # cached) template, which would outlive a change of the API version table.
@@ -102,6 +103,11 @@ def jinja_env() -> jinja2.Environment:
     env.filters["yaml_scalar"] = yaml_text.scalar
     env.filters["mermaid_id"] = mermaid_id
     return env
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    directory = cache_dir("templates")
+    return jinja2.FileSystemBytecodeCache(str(directory)) if directory else None
 
 
 def mermaid_id(name: str) -> str:

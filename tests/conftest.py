@@ -7,6 +7,7 @@ expectation next to the YAML that causes it.
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -14,9 +15,17 @@ from pathlib import Path
 import pytest
 
 from generator import compiler
+from generator.cache import CACHE_DIR_ENV
 
 PROJECT = Path(__file__).resolve().parent.parent
 REFERENCE = PROJECT.parent / "shared" / "reference"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """The suite derives its own cache (and so starts cold), away from the user's."""
+    os.environ[CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("aksmesh-cache"))
+
 
 VALID = """\
 name: mesh
