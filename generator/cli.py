@@ -1,20 +1,21 @@
 """The command line: parse options, call the compiler, print, choose the exit code.
 
 The only module that touches argv, the terminal and exit codes. Exit codes: 0 ok,
-1 findings or stale output, 2 usage error (click's own), 3 a bug in aksmesh.
+1 findings or stale output, 2 usage error (argparse's own), 3 a bug in aksmesh.
+
+argparse rather than click: the command line is small, a cold render of a small mesh is
+mostly imports, and importing click cost it 20 ms.
 """
 
 from __future__ import annotations
 
-import functools
+import argparse
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import click
+from typing import TYPE_CHECKING, NoReturn
 
 from . import compiler, report
 from .diagnostics import Diagnostic, diagnostic, has_errors
@@ -22,115 +23,204 @@ from .diagnostics import Diagnostic, diagnostic, has_errors
 if TYPE_CHECKING:
     from .plan import Plan
 
-EXIT_OK, EXIT_FINDINGS = 0, 1
-
-topology_files = click.argument(
-    "topologies", nargs=-1, required=True, type=click.Path(path_type=Path))
-output_format = click.option(
-    "--format", "fmt", type=click.Choice(sorted(report.FORMATS)), default="text",
-    show_default=True, help="How to print diagnostics.")
-strict_option = click.option(
-    "--strict", is_flag=True, help="Treat warnings as errors.")
-bicep_types_option = click.option(
-    "--bicep-types", type=click.Path(path_type=Path, file_okay=False, exists=True),
-    help="Azure/bicep-types-az type data (<namespace>/<api-version>/types.json) to check "
-         "every Bicep resource body against, as the Bicep compiler does.")
-crd_schemas_option = click.option(
-    "--crd-schemas", type=click.Path(path_type=Path, file_okay=False, exists=True),
-    multiple=True, help="Directory of CRD JSON schemas, <group>/<kind>_<version>.json or "
-    "<kind>_<version>.json (kubeconform's layouts), to validate every Flux and Cilium object "
-    "against, strictly. Repeatable.")
-cilium_schema_option = click.option(
-    "--cilium-values-schema", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="The Cilium chart's values.schema.json, to validate every values.yaml against.")
-out_option = click.option(
-    "-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
-    show_default=True, help="Directory that holds one tree per topology.")
+EXIT_OK, EXIT_FINDINGS, EXIT_INTERNAL = 0, 1, 3
+MAX_EXAMPLE_CLUSTERS = 511
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="aksmesh")
-def cli() -> None:
-    """Compile a topology file into Bicep and Flux for a Cilium ClusterMesh on AKS."""
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except Exception as error:  # a bug in aksmesh, never bad input: say so, briefly
+        if os.environ.get("AKSMESH_DEBUG"):
+            raise
+        _echo(f"aksmesh: internal error: {type(error).__name__}: {error}\n"
+              "  hint: this is a bug in aksmesh; rerun with AKSMESH_DEBUG=1 for the "
+              "traceback and report it", err=True)
+        sys.exit(EXIT_INTERNAL)
 
 
-@cli.command()
-@topology_files
-@strict_option
-@output_format
-def validate(topologies: tuple[Path, ...], strict: bool, fmt: str) -> None:
-    """Check topologies; write nothing."""
-    options = compiler.Options(strict=strict)
-    results = [compiler.validate(path, options) for path in topologies]
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aksmesh",
+        description="Compile a topology file into Bicep and Flux for a Cilium ClusterMesh "
+                    "on AKS.")
+    parser.add_argument("--version", action=_Version)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    def command(name: str, run: Callable[[argparse.Namespace], None], summary: str
+                ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=summary)
+        sub.set_defaults(run=run, parser=sub)
+        return sub
+
+    validate_ = command("validate", validate, "Check topologies; write nothing.")
+    _topologies(validate_)
+    _strict(validate_)
+    _format(validate_)
+
+    plan_ = command("plan", plan, "Print the resolved plan of one topology: every derived "
+                                  "value.")
+    plan_.add_argument("topology", type=Path)
+    plan_.add_argument("--json", dest="as_json", action="store_true",
+                       help="Print the plan as JSON.")
+
+    for name, run, summary in (
+            ("render", render, "Render topologies into OUT/<name>/, atomically: all files "
+                               "or none."),
+            ("check", check, "Fail when OUT/<name>/ differs from what render would write "
+                             "(a CI drift gate).")):
+        rendering = command(name, run, summary)
+        _topologies(rendering)
+        rendering.add_argument("-o", "--out", type=Path, default=Path("out"),
+                               help="Directory that holds one tree per topology "
+                                    "(default: out).")
+        _strict(rendering)
+        rendering.add_argument(
+            "--bicep-types", type=_directory, metavar="DIR",
+            help="Azure/bicep-types-az type data (<namespace>/<api-version>/types.json) to "
+                 "check every Bicep resource body against, as the Bicep compiler does.")
+        rendering.add_argument(
+            "--crd-schemas", type=_directory, action="append", default=[], metavar="DIR",
+            help="Directory of CRD JSON schemas, <group>/<kind>_<version>.json or "
+                 "<kind>_<version>.json (kubeconform's layouts), to validate every Flux and "
+                 "Cilium object against, strictly. Repeatable.")
+        rendering.add_argument(
+            "--cilium-values-schema", type=_file, metavar="FILE",
+            help="The Cilium chart's values.schema.json, to validate every values.yaml "
+                 "against.")
+        _format(rendering)
+
+    example_ = command("example", example, "Print a valid example topology of any size "
+                                           "(for trying things and benchmarks).")
+    example_.add_argument("--clusters", type=_cluster_count, default=3,
+                          help=f"Number of clusters, 2 to {MAX_EXAMPLE_CLUSTERS} "
+                               "(default: 3).")
+    example_.add_argument("--name", help="Topology name (default: mesh-N).")
+
+    ca = commands.add_parser("ca", help="Manage the mesh's shared Cilium CA.",
+                             description="Manage the mesh's shared Cilium CA.")
+    ca_commands = ca.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    init = ca_commands.add_parser(
+        "init", help="Create the shared CA, encrypted with sops to the age recipients, "
+                     "beside TOPOLOGY.",
+        description="Create the shared CA, encrypted with sops to the age recipients, "
+                    "beside TOPOLOGY.")
+    init.set_defaults(run=ca_init, parser=init)
+    init.add_argument("topology", type=_not_a_directory, metavar="TOPOLOGY")
+    init.add_argument("--age-recipient", dest="recipients", action="append", required=True,
+                      metavar="AGE_PUBLIC_KEY",
+                      help="age public key (age1...) that may decrypt the CA; repeat for "
+                           "several. Give the key of the flux-system/sops-age Secret of the "
+                           "clusters.")
+    init.add_argument("--force", action="store_true",
+                      help="Replace an existing CA (re-keys every cluster).")
+    return parser
+
+
+def _topologies(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("topologies", nargs="+", type=Path, metavar="TOPOLOGY",
+                        help="Topology file(s), such as topologies/eu-three-regions.yaml.")
+
+
+def _strict(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strict", action="store_true", help="Treat warnings as errors.")
+
+
+def _format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", dest="fmt", choices=sorted(report.FORMATS),
+                        default="text", help="How to print diagnostics (default: text).")
+
+
+def _directory(value: str) -> Path:
+    if not os.path.isdir(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a directory")
+    return Path(value)
+
+
+def _file(value: str) -> Path:
+    if not os.path.isfile(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a file")
+    return Path(value)
+
+
+def _not_a_directory(value: str) -> Path:
+    if os.path.isdir(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is a directory")
+    return Path(value)
+
+
+def _cluster_count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 2 <= count <= MAX_EXAMPLE_CLUSTERS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of clusters from 2 to {MAX_EXAMPLE_CLUSTERS}")
+    return count
+
+
+class _Version(argparse.Action):
+    """--version, reading the installed version only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="Show the version and exit.")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import version
+
+        _echo(f"aksmesh {version('aksmesh')}")
+        parser.exit()
+
+
+# ---------------------------------------------------------------- commands
+
+
+def validate(args: argparse.Namespace) -> None:
+    options = compiler.Options(strict=args.strict)
+    results = [compiler.validate(path, options) for path in args.topologies]
     diagnostics = [d for r in results for d in r.diagnostics]
-    _emit(diagnostics, fmt)
+    _emit(diagnostics, args.fmt)
     _exit(diagnostics)
 
 
-@cli.command()
-@click.argument("topology", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan(topology: Path, as_json: bool) -> None:
-    """Print the resolved plan of one topology: every derived value."""
-    result = compiler.validate(topology)
+def plan(args: argparse.Namespace) -> None:
+    result = compiler.validate(args.topology)
     if not result.ok or result.plan is None:
         _emit(result.diagnostics, "text")
         _exit(result.diagnostics)
     assert result.plan is not None
-    if as_json:
-        click.echo(json.dumps(result.plan.to_json(), indent=2))
+    if args.as_json:
+        _echo(json.dumps(result.plan.to_json(), indent=2))
     else:
-        click.echo(_plan_table(result.plan))
+        _echo(_plan_table(result.plan))
     _emit(result.diagnostics, "text")
     _exit(result.diagnostics)
 
 
-def rendering_command(function: Callable[..., None]) -> Callable[..., None]:
-    """The arguments and options of the commands that render; they arrive as `options`."""
-
-    @functools.wraps(function)
-    def command(topologies: tuple[Path, ...], out: Path, strict: bool,
-                bicep_types: Path | None, crd_schemas: tuple[Path, ...],
-                cilium_values_schema: Path | None, fmt: str) -> None:
-        from .verify import References
-
-        references = References(bicep_types, crd_schemas, cilium_values_schema)
-        function(topologies, out, compiler.Options(strict, references), fmt)
-
-    for option in reversed((topology_files, out_option, strict_option, bicep_types_option,
-                            crd_schemas_option, cilium_schema_option, output_format)):
-        command = option(command)
-    return command
-
-
-@cli.command()
-@rendering_command
-def render(topologies: tuple[Path, ...], out: Path, options: compiler.Options, fmt: str) -> None:
-    """Render topologies into OUT/<name>/, atomically: all files or none."""
+def render(args: argparse.Namespace) -> None:
     from .write import write_tree
 
-    results = _compile_all(topologies, options, fmt)
+    results = _compile_all(args)
     for result in results:
         assert result.plan is not None and result.files is not None
-        root = out / result.plan.name
+        root = args.out / result.plan.name
         changes = write_tree(root, result.files)
         counts = {s: sum(c.status == s for c in changes)
                   for s in ("created", "changed", "removed", "unchanged")}
-        click.echo(f"{root}: " + ", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
+        _echo(f"{root}: " + ", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
     _exit([d for r in results for d in r.diagnostics])
 
 
-@cli.command()
-@rendering_command
-def check(topologies: tuple[Path, ...], out: Path, options: compiler.Options, fmt: str) -> None:
-    """Fail when OUT/<name>/ differs from what render would write (a CI drift gate)."""
+def check(args: argparse.Namespace) -> None:
     from .write import compare
 
-    results = _compile_all(topologies, options, fmt)
+    results = _compile_all(args)
     stale: list[Diagnostic] = []
     for result in results:
         assert result.plan is not None and result.files is not None
-        root = out / result.plan.name
+        root = args.out / result.plan.name
         for change in compare(root, result.files):
             if change.status != "unchanged":
                 stale.append(diagnostic("AKM901", str(root / change.path), 1, 1,
@@ -139,59 +229,57 @@ def check(topologies: tuple[Path, ...], out: Path, options: compiler.Options, fm
                                         "changed" else _stale_message(change.status),
                                         f"run `aksmesh render {result.file}` and commit"))
     diagnostics = [d for r in results for d in r.diagnostics] + stale
-    _emit(diagnostics, fmt)
+    _emit(diagnostics, args.fmt)
     _exit(diagnostics)
 
 
-@cli.command()
-@click.option("--clusters", type=click.IntRange(2, 511), default=3, show_default=True,
-              help="Number of clusters.")
-@click.option("--name", help="Topology name (default mesh-N).")
-def example(clusters: int, name: str | None) -> None:
-    """Print a valid example topology of any size (for trying things and benchmarks)."""
+def example(args: argparse.Namespace) -> None:
     from .example import example_topology
 
-    click.echo(example_topology(clusters, name), nl=False)
+    _echo(example_topology(args.clusters, args.name), end="")
 
 
-@cli.group()
-def ca() -> None:
-    """Manage the mesh's shared Cilium CA."""
-
-
-@ca.command("init")
-@click.argument("topology", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--age-recipient", "recipients", multiple=True, required=True,
-              metavar="AGE_PUBLIC_KEY",
-              help="age public key (age1...) that may decrypt the CA; repeat for several. "
-                   "Give the key of the flux-system/sops-age Secret of the clusters.")
-@click.option("--force", is_flag=True, help="Replace an existing CA (re-keys every cluster).")
-def ca_init(topology: Path, recipients: tuple[str, ...], force: bool) -> None:
-    """Create the shared CA, encrypted with sops to the age recipients, beside TOPOLOGY."""
+def ca_init(args: argparse.Namespace) -> None:
     from .ca import SECRET_NAME, SECRET_NAMESPACE, CaError, init_ca
     from .load import shared_ca_path
     from .write import write_file
 
-    result = compiler.validate(topology)
+    result = compiler.validate(args.topology)
     if not result.ok:
         _emit(result.diagnostics, "text")
         _exit(result.diagnostics)
-    target = shared_ca_path(topology)
-    if target.exists() and not force:
+    target = shared_ca_path(args.topology)
+    if target.exists() and not args.force:
         _fail(f"{target} exists", "every cluster trusts that CA; replacing it re-keys the whole "
               "mesh: pass --force if that is what you want")
     try:
-        encrypted = init_ca(SECRET_NAME, SECRET_NAMESPACE, list(recipients))
+        encrypted = init_ca(SECRET_NAME, SECRET_NAMESPACE, args.recipients)
     except CaError as error:
         _fail(error.message, error.hint)
     write_file(target, encrypted)
-    click.echo(f"{target}: new CA, encrypted to {len(recipients)} age "
-               f"recipient{'s' * (len(recipients) != 1)}; run `aksmesh render` and commit both",
-               err=True)
+    count = len(args.recipients)
+    _echo(f"{target}: new CA, encrypted to {count} age recipient{'s' * (count != 1)}; "
+          "run `aksmesh render` and commit both", err=True)
 
 
-def _fail(message: str, hint: str = "") -> None:
-    click.echo(f"aksmesh: error: {message}" + (f"\n  hint: {hint}" if hint else ""), err=True)
+# ---------------------------------------------------------------- helpers
+
+
+def _echo(text: str, err: bool = False, end: str = "\n") -> None:
+    # Flushed, so that what goes to stdout and to stderr arrives in the order written.
+    print(text, end=end, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _options(args: argparse.Namespace) -> compiler.Options:
+    from .verify import References
+
+    references = References(args.bicep_types, tuple(args.crd_schemas),
+                            args.cilium_values_schema)
+    return compiler.Options(args.strict, references)
+
+
+def _fail(message: str, hint: str = "") -> NoReturn:
+    _echo(f"aksmesh: error: {message}" + (f"\n  hint: {hint}" if hint else ""), err=True)
     sys.exit(EXIT_FINDINGS)
 
 
@@ -200,34 +288,34 @@ def _stale_message(status: str) -> str:
             "removed": "extra: render would remove this file"}[status]
 
 
-def _compile_all(topologies: tuple[Path, ...], options: compiler.Options, fmt: str
-                 ) -> list[compiler.Result]:
+def _compile_all(args: argparse.Namespace) -> list[compiler.Result]:
     """Compile every topology; stop before any output when one of them has errors."""
-    results = [compiler.compile_topology(path, options) for path in topologies]
+    options = _options(args)
+    results = [compiler.compile_topology(path, options) for path in args.topologies]
     diagnostics = [d for r in results for d in r.diagnostics]
     if has_errors(diagnostics):
-        _emit(diagnostics, fmt)
+        _emit(diagnostics, args.fmt)
         _exit(diagnostics)
     names = [r.plan.name for r in results if r.plan is not None]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise click.UsageError(f"several topologies are named {', '.join(duplicates)}; "
-                               "each needs its own output tree")
-    if fmt == "text":
-        _emit(diagnostics, fmt)  # warnings; machine formats print once, at the end
+        args.parser.error(f"several topologies are named {', '.join(duplicates)}; "
+                          "each needs its own output tree")
+    if args.fmt == "text":
+        _emit(diagnostics, args.fmt)  # warnings; machine formats print once, at the end
     return results
 
 
 def _emit(diagnostics: list[Diagnostic], fmt: str) -> None:
     if fmt != "text":
-        click.echo(report.FORMATS[fmt](diagnostics), nl=False)
+        _echo(report.FORMATS[fmt](diagnostics), end="")
         return
     if diagnostics:
-        click.echo(report.render_text(diagnostics), nl=False)
-        click.echo(report.summary(diagnostics), err=True)
+        _echo(report.render_text(diagnostics), end="")
+        _echo(report.summary(diagnostics), err=True)
 
 
-def _exit(diagnostics: list[Diagnostic]) -> None:
+def _exit(diagnostics: list[Diagnostic]) -> NoReturn:
     sys.exit(EXIT_FINDINGS if has_errors(diagnostics) else EXIT_OK)
 
 
@@ -247,18 +335,3 @@ def _plan_table(plan: Plan) -> str:
     title = (f"{plan.name}: Kubernetes {plan.kubernetes_version}, Cilium {plan.cilium_version}, "
              f"{len(plan.clusters)} clusters, {connectivity}")
     return "\n".join([title, "", *lines])
-
-
-EXIT_INTERNAL = 3
-
-
-def main() -> None:
-    try:
-        cli(prog_name="aksmesh")
-    except Exception as error:  # a bug in aksmesh, never bad input: say so, briefly
-        if os.environ.get("AKSMESH_DEBUG"):
-            raise
-        click.echo(f"aksmesh: internal error: {type(error).__name__}: {error}\n"
-                   "  hint: this is a bug in aksmesh; rerun with AKSMESH_DEBUG=1 for the "
-                   "traceback and report it", err=True)
-        sys.exit(EXIT_INTERNAL)

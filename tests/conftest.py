@@ -7,14 +7,18 @@ expectation next to the YAML that causes it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from generator import compiler
+from generator.cli import main
 from generator.cache import CACHE_DIR_ENV
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -25,6 +29,30 @@ REFERENCE = PROJECT.parent / "shared" / "reference"
 def private_cache(tmp_path_factory):
     """The suite derives its own cache (and so starts cold), away from the user's."""
     os.environ[CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("aksmesh-cache"))
+
+
+@dataclass
+class CliRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: object) -> CliRun:
+    """aksmesh in process, as its console script runs it: arguments in; exit code, stdout
+    and stderr out."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return CliRun(code, stdout.getvalue(), stderr.getvalue())
 
 
 VALID = """\

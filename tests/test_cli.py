@@ -1,20 +1,17 @@
-"""The command line end to end, through click's runner: exit codes, formats, output trees."""
+"""The command line end to end, in process: exit codes, formats, output trees."""
 
 import json
 import sys
 
 import pytest
-from click.testing import CliRunner
 
-from conftest import PROJECT, VALID
-from generator.cli import cli
+from conftest import PROJECT, VALID, run_cli
 from generator.write import MANIFEST
 
 DEFAULT = PROJECT / "topologies" / "eu-three-regions.yaml"
 
 
-def run(*args: str):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+run = run_cli
 
 
 def snapshot(root):
@@ -59,9 +56,27 @@ def test_strict_turns_warnings_into_errors(tmp_path):
     assert run("validate", "--strict", path).exit_code == 1
 
 
-def test_usage_error_exits_2():
-    assert run("validate").exit_code == 2
-    assert run("render", "--format", "xml", DEFAULT).exit_code == 2
+@pytest.mark.parametrize("args, message", [
+    (["validate"], "the following arguments are required: TOPOLOGY"),
+    (["render", "--format", "xml", DEFAULT], "invalid choice: 'xml'"),
+    (["render", "--bicep-types", DEFAULT, DEFAULT], "is not a directory"),
+    (["render", "--cilium-values-schema", PROJECT, DEFAULT], "is not a file"),
+    (["example", "--clusters", "512"], "not a number of clusters from 2 to 511"),
+    (["example", "--clusters", "two"], "not a number of clusters from 2 to 511"),
+    (["ca"], "the following arguments are required: COMMAND"),
+    (["ca", "init", PROJECT / "topologies", "--age-recipient", "age1x"], "is a directory"),
+])
+def test_usage_errors_exit_2_and_say_what_is_wrong(args, message):
+    result = run(*args)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert result.stderr.startswith("usage: aksmesh") and result.stdout == ""
+
+
+def test_version_comes_from_the_installed_package():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert (result.exit_code, result.stdout) == (0, f"aksmesh {version('aksmesh')}\n")
 
 
 def test_plan_json_lists_every_resolved_value():

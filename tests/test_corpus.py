@@ -38,10 +38,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from click.testing import CliRunner
 
-from conftest import PROJECT, VALID, mutate
-from generator.cli import cli
+from conftest import PROJECT, VALID, mutate, run_cli
 from generator.diagnostics import CODES
 from generator.load import MAX_DEPTH, MAX_FILE_BYTES
 
@@ -486,16 +484,14 @@ def test_render_fails_cleanly_and_leaves_the_tree_alone(cases, runs, name):
 
 @pytest.mark.parametrize("name", sorted(COMMITTED))
 def test_plan_and_check_fail_cleanly(rendered, tmp_path, name):
-    """The other commands on the committed corpus, through click's runner (no subprocess:
-    they share validate's and render's code paths, and these files are small)."""
+    """The other commands on the committed corpus, in process (no subprocess: they share
+    validate's and render's code paths, and these files are small)."""
     path = str(CORPUS / f"{name}.yaml")
     out = tmp_path / "out"
     shutil.copytree(rendered, out, symlinks=True)
     before = snapshot(out)
     for args in (["plan", path], ["check", path, "-o", str(out)]):
-        result = CliRunner().invoke(cli, args)
-        assert result.exception is None or isinstance(result.exception, SystemExit), (
-            args, repr(result.exception))
+        result = run_cli(*args)
         assert result.exit_code == 1, (args, result.output)
         assert diagnostics_for(result.stdout, path), (args, result.output)
     assert snapshot(out) == before
@@ -509,4 +505,4 @@ def test_usage_errors_exit_2(runs, name):
     result = runs.usage[name]
     assert_no_crash(result)
     assert result.returncode == 2, result.describe()
-    assert "Error:" in result.stderr and result.stdout == "", result.describe()
+    assert "error:" in result.stderr and result.stdout == "", result.describe()
