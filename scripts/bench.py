@@ -30,7 +30,7 @@ SCHEMAS = ["--bicep-types", str(REFERENCE / "bicep-types"),
            "--cilium-values-schema", str(REFERENCE / "cilium" / "values.schema.json"),
            ] if REFERENCE.is_dir() else []
 COMMANDS = ("validate", "plan", "render", "check")
-REPEAT = 5  # take the best of a few runs: the machine's noise only ever adds time
+REPEAT = 10  # take the best of several runs: the machine's noise only ever adds time
 
 
 def run(args: list[str], cache: Path) -> tuple[float, int]:
@@ -70,20 +70,27 @@ def main() -> None:
                                                check=True, capture_output=True,
                                                text=True).stdout)
             out = work / "out"
+            tree = out / f"mesh-{size}"
+            runs = {command: [*aksmesh, command, str(topology)] for command in COMMANDS}
+            for command in ("render", "check"):
+                runs[command] += ["-o", str(out), *SCHEMAS]
+            first = run(runs["render"], work / f"empty-cache-{size}")
+            # Round-robin, so that every command samples the same spells of noise.
+            timings: dict[str, list[tuple[float, int]]] = {command: [] for command in runs}
+            for _ in range(REPEAT):
+                for command, args in runs.items():
+                    timings[command].append(run(args, cache))
             for command in COMMANDS:
-                args = [*aksmesh, command, str(topology)]
-                if command in ("render", "check"):
-                    args += ["-o", str(out), *SCHEMAS]
                 if command == "render":
-                    first = run(args, work / f"empty-cache-{size}")
-                    report(size, "render, empty cache", [first], out / f"mesh-{size}")
-                timings = [run(args, cache) for _ in range(REPEAT)]
-                report(size, command, timings, out / f"mesh-{size}")
+                    report(size, "render, empty cache", [first], tree)
+                on_tree = command in ("render", "check")
+                report(size, command, timings[command], tree if on_tree else None)
 
 
-def report(size: int, command: str, timings: list[tuple[float, int]], tree: Path) -> None:
+def report(size: int, command: str, timings: list[tuple[float, int]], tree: Path | None
+           ) -> None:
     seconds, peak = min(t for t, _ in timings), max(m for _, m in timings)
-    files, size_bytes = tree_size(tree) if tree.exists() else (0, 0)
+    files, size_bytes = tree_size(tree) if tree else (0, 0)
     kib = size_bytes / 1024
     per_kib = f"{seconds * 1000 / kib:7.2f}" if command == "render" and kib else ""
     print(f"{size:>8} {command:<20} {seconds:>8.3f} {peak:>9} {files:>6} {kib:>10.0f} "
