@@ -4,6 +4,7 @@ import pytest
 
 from conftest import VALID, expected, mutate
 from generator.diagnostics import Severity
+from generator.load import load_schema
 
 
 CASES = {
@@ -73,6 +74,15 @@ def test_overlap_names_both_ranges(diagnose):
 def test_region_hint_suggests_the_closest_region(diagnose):
     [d] = diagnose(CASES["unknown region"])
     assert d.hint == "did you mean `westeurope`?"
+
+
+def test_the_cilium_hint_suggests_the_schema_default(diagnose):
+    # facts.CILIUM_DEFAULT_VERSION and the schema's default are two copies; this holds
+    # them equal (and the default itself passes AKM404: VALID has no cilium key).
+    [d] = diagnose(CASES["unsupported cilium"])
+    default = load_schema()["properties"]["cilium"]["properties"]["version"]["default"]
+    assert d.hint == f'use "{default}"'
+    assert diagnose(VALID) == []
 
 
 def test_host_bits_hint_gives_the_network(diagnose):
