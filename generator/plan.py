@@ -102,7 +102,7 @@ class Peering:
 
     local: str
     remote: str
-    name: str
+    name: str  # the remote VNet's name: unique among the local VNet's peerings
 
 
 @dataclass(frozen=True)
@@ -269,7 +269,7 @@ def default_clustermesh_ip(node_subnet: IPv4Network) -> IPv4Address:
 def plan_peerings(clusters: list[Cluster]) -> tuple[Peering, ...]:
     """Full mesh: both directions of every pair, ordered by topology position."""
     return tuple(
-        Peering(local.name, remote.name, f"peer-{local.name}-to-{remote.name}")
+        Peering(local.name, remote.name, remote.vnet_name)
         for local in clusters
         for remote in clusters
         if remote is not local

@@ -147,9 +147,13 @@ def test_full_mesh_peering_after_every_vnet(rendered):
     # Each cluster's module loops over the whole mesh and skips its own VNet.
     assert peerings.loop_over == "mesh"
     assert peerings.condition == "peer.vnetName != localVnetName"
+    assert peerings.value["name"] == Expression("peer.vnetName")
     vnets = [c["vnetName"] for c in main["clusters"].value]
-    pairs = {(local, remote) for local in vnets for remote in vnets if remote != local}
-    assert len(pairs) == len(plan.peerings) == len(plan.clusters) * (len(plan.clusters) - 1)
+    # (VNet the peering is created in, its name): the plan's peerings, as Azure names them.
+    created = {(local, remote) for local in vnets for remote in vnets if remote != local}
+    vnet_of = {c.name: c.vnet_name for c in plan.clusters}
+    assert created == {(vnet_of[p.local], p.name) for p in plan.peerings}
+    assert len(created) == len(plan.peerings) == len(plan.clusters) * (len(plan.clusters) - 1)
     properties = peerings.value["properties"]
     assert properties["allowVirtualNetworkAccess"] is True
     assert properties["allowForwardedTraffic"] is True
