@@ -31,33 +31,21 @@ class UnsafePath(ValueError):
 
 def compare(root: Path, files: dict[str, str]) -> list[Change]:
     """How `root` differs from `files` (the manifest included), without writing anything."""
-    wanted = _with_manifest(files)
-    owned = _owned(root)
-    changes = []
-    for path, text in wanted.items():
-        target = root / path
-        if not target.is_file():
-            changes.append(Change(path, "created"))
-        elif target.read_bytes() != text.encode():
-            changes.append(Change(path, "changed"))
-        else:
-            changes.append(Change(path, "unchanged"))
-    changes += [Change(path, "removed") for path in owned - wanted.keys() if (root / path).exists()]
-    return sorted(changes)
+    return _compare(root, _with_manifest(files), _owned(root))
 
 
 def write_tree(root: Path, files: dict[str, str]) -> list[Change]:
-    changes = compare(root, files)
+    wanted, owned = _with_manifest(files), _owned(root)
+    changes = _compare(root, wanted, owned)
     if all(c.status == "unchanged" for c in changes):
         return changes
-    wanted = _with_manifest(files)
     staging = root.parent / f".{root.name}.aksmesh-staging"
     if staging.exists():  # left over by an interrupted run; it holds nothing of value
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
         if root.exists():
-            _keep_foreign_files(root, staging, _owned(root) | wanted.keys())
+            _keep_foreign_files(root, staging, owned | wanted.keys())
         for path, text in wanted.items():
             target = staging / path
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +70,20 @@ def write_file(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(path)
+
+
+def _compare(root: Path, wanted: dict[str, str], owned: set[str]) -> list[Change]:
+    changes = []
+    for path, text in wanted.items():
+        target = root / path
+        if not target.is_file():
+            changes.append(Change(path, "created"))
+        elif target.read_bytes() != text.encode():
+            changes.append(Change(path, "changed"))
+        else:
+            changes.append(Change(path, "unchanged"))
+    changes += [Change(path, "removed") for path in owned - wanted.keys() if (root / path).exists()]
+    return sorted(changes)
 
 
 def _with_manifest(files: dict[str, str]) -> dict[str, str]:
