@@ -22,16 +22,16 @@ CACHE_DIR_ENV = "AKSMESH_CACHE_DIR"
 @cache
 def cache_dir(kind: str) -> Path | None:
     """The directory for one kind of entry, created private to the user; None if it cannot be."""
-    configured = os.environ.get(CACHE_DIR_ENV)
-    if configured:
-        root = Path(configured)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        root = Path(base) / "aksmesh"
-    directory = root / kind
     try:
+        configured = os.environ.get(CACHE_DIR_ENV)
+        if configured:
+            root = Path(configured)
+        else:
+            base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+            root = Path(base) / "aksmesh"
+        directory = root / kind
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         return None
     return directory
 

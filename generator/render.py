@@ -91,8 +91,8 @@ def jinja_env() -> jinja2.Environment:
         autoescape=False,  # we write YAML, Bicep and Markdown, not HTML
         trim_blocks=True,
         lstrip_blocks=True,
-        # Compiling the templates is most of a small render's time; Jinja keeps the
-        # compiled code in aksmesh's cache, keyed by template source.
+        # Compiling the templates is a large part of a small render's time; Jinja keeps
+        # the compiled code in aksmesh's cache, keyed by template source.
         bytecode_cache=_bytecode_cache(),
     )
     # A global, not a filter: Jinja folds filters on constants into the compiled (and

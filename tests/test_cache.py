@@ -107,6 +107,22 @@ def test_an_unusable_cache_directory_only_costs_time(tmp_path, monkeypatch):
         new_process()
 
 
+def test_no_home_directory_only_costs_time(monkeypatch):
+    for variable in (cache.CACHE_DIR_ENV, "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr("pwd.getpwuid", _no_such_user)
+    new_process()
+    try:
+        assert cache.cache_dir("bicep-types") is None
+        assert len(findings(REFERENCE / "bicep-types")) == 2
+    finally:
+        new_process()
+
+
+def _no_such_user(uid):
+    raise KeyError(uid)
+
+
 def test_render_matches_the_golden_tree_with_no_usable_cache(tmp_path):
     # Also the path without Jinja's bytecode cache: every template compiled from source.
     blocker = tmp_path / "a-file"
