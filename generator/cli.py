@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 
     plan_ = command("plan", plan, "Print the resolved plan of one topology: every derived "
                                   "value.")
-    plan_.add_argument("topology", type=Path)
+    plan_.add_argument("topology", type=Path, metavar="TOPOLOGY",
+                       help="Topology file, such as topologies/eu-three-regions.yaml.")
     plan_.add_argument("--json", dest="as_json", action="store_true",
                        help="Print the plan as JSON.")
 
@@ -72,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                              "(a CI drift gate).")):
         rendering = command(name, run, summary)
         _topologies(rendering)
-        rendering.add_argument("-o", "--out", type=Path, default=Path("out"),
+        rendering.add_argument("-o", "--out", type=_output_directory, default=Path("out"),
                                help="Directory that holds one tree per topology "
                                     "(default: out).")
         _strict(rendering)
@@ -141,6 +142,12 @@ def _directory(value: str) -> Path:
 def _file(value: str) -> Path:
     if not os.path.isfile(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a file")
+    return Path(value)
+
+
+def _output_directory(value: str) -> Path:
+    if os.path.exists(value) and not os.path.isdir(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a directory")
     return Path(value)
 
 

@@ -61,6 +61,7 @@ def test_strict_turns_warnings_into_errors(tmp_path):
     (["render", "--format", "xml", DEFAULT], "invalid choice: 'xml'"),
     (["render", "--bicep-types", DEFAULT, DEFAULT], "is not a directory"),
     (["render", "--cilium-values-schema", PROJECT, DEFAULT], "is not a file"),
+    (["render", "-o", DEFAULT, DEFAULT], "is not a directory"),
     (["example", "--clusters", "512"], "not a number of clusters from 2 to 511"),
     (["example", "--clusters", "two"], "not a number of clusters from 2 to 511"),
     (["ca"], "the following arguments are required: COMMAND"),
