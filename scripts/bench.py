@@ -94,7 +94,7 @@ def report(size: int, command: str, timings: list[tuple[float, int]], tree: Path
     kib = size_bytes / 1024
     per_kib = f"{seconds * 1000 / kib:7.2f}" if command == "render" and kib else ""
     print(f"{size:>8} {command:<20} {seconds:>8.3f} {peak:>9} {files:>6} {kib:>10.0f} "
-          f"{per_kib:>7}", flush=True)
+          f"{per_kib:>7}".rstrip(), flush=True)
 
 
 if __name__ == "__main__":
