@@ -23,6 +23,7 @@ import tree_sitter_bicep
 
 from . import cache
 from .diagnostics import did_you_mean
+from .load import load_reference_json, unusable_reference
 
 __all__ = [
     "BicepFinding",
@@ -288,11 +289,13 @@ class _TypeFile:
 @functools.cache
 def _load_type_file(path: str) -> _TypeFile | None:
     try:
-        with open(path, encoding="utf-8") as handle:
-            types = json.load(handle)
+        types = load_reference_json(path)
     except OSError:
         return None
-    resources = {t["name"].lower(): t for t in types if t.get("$type") == "ResourceType"}
+    if not (isinstance(types, list) and all(isinstance(t, dict) for t in types)):
+        raise unusable_reference(path, "not a list of types, as bicep-types-az writes")
+    resources = {str(t.get("name")).lower(): t for t in types
+                 if t.get("$type") == "ResourceType"}
     return _TypeFile(dict(enumerate(types)), resources)
 
 
@@ -325,14 +328,22 @@ def _load_resource_type(path: str, name: str) -> _TypeFile | None:
     resource = type_file.resources.get(name) if type_file else None
     if resource is None:
         return None
-    reached = _reached_types(type_file.types, resource)
+    body = resource.get("body")
+    if not (isinstance(body, dict) and isinstance(body.get("$ref"), str)):
+        raise unusable_reference(path, f"{name} has no body type")
+    try:
+        reached = _reached_types(type_file.types, resource)
+    except LookupError as error:
+        raise unusable_reference(path, f"{name}: `$ref` {error} points at none of the "
+                                 f"file's {len(type_file.types)} types") from None
     cache.write_entry("bicep-types", entry, json.dumps([resource, reached]).encode())
     return _TypeFile(reached, {name: resource})
 
 
 def _reached_types(types: Mapping[int, dict[str, Any]], start: dict[str, Any]
                    ) -> dict[int, dict[str, Any]]:
-    """Every type `start` refers to, directly or through others, by index."""
+    """Every type `start` refers to, directly or through others, by index; LookupError
+    names a reference that points at no type."""
     reached: dict[int, dict[str, Any]] = {}
     pending = [start]
     while pending:
@@ -340,7 +351,9 @@ def _reached_types(types: Mapping[int, dict[str, Any]], start: dict[str, Any]
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/"):
-                index = int(ref[2:])
+                index = int(ref[2:]) if ref[2:].isdigit() else -1
+                if index not in types:
+                    raise LookupError(ref)
                 if index not in reached:
                     reached[index] = types[index]
                     pending.append(types[index])

@@ -254,6 +254,12 @@ CODES = _registry(
              "The CA file beside the topology must be the sops-encrypted Secret in "
              "flux-system that `aksmesh ca init` writes; aksmesh never copies a CA in clear.",
              "topologies/mesh/cilium-ca.sops.yaml  # a Secret in clear"),
+        Code("AKM603", E, "schema or type data not usable",
+             "A file given with --bicep-types, --crd-schemas or --cilium-values-schema is "
+             "not JSON, or a types.json is not what Azure/bicep-types-az writes (a list of "
+             "types whose `$ref`s point inside it). The check it was for cannot run, so "
+             "nothing is written.",
+             '[{"$type": "ResourceType", "name": ...  # a types.json cut short'),
         # 9xx: the output tree
         Code("AKM901", E, "output tree out of date",
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "

@@ -6,6 +6,7 @@ a located `Diagnostic` (AKM0xx), raised as `LoadError`, never a traceback.
 
 from __future__ import annotations
 
+import json
 import stat
 import warnings
 from functools import cache
@@ -28,6 +29,25 @@ class LoadError(Exception):
     def __init__(self, diagnostic: Diagnostic):
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+
+
+def load_reference_json(path: str | Path) -> Any:
+    """A schema or type data file the user gave, parsed; LoadError when it is not JSON.
+    OSError is the caller's to handle."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except ValueError as error:  # JSONDecodeError, or UnicodeDecodeError
+        raise unusable_reference(str(path), f"not JSON: {getattr(error, 'msg', error)}",
+                                 getattr(error, "lineno", 1), getattr(error, "colno", 1)
+                                 ) from None
+
+
+def unusable_reference(path: str, message: str, line: int = 1, col: int = 1) -> LoadError:
+    """The error for a schema or type data file, given by the user, that cannot be used."""
+    return LoadError(diagnostic("AKM603", path, line, col, message,
+                                "use the file as its project publishes it "
+                                "(Azure/bicep-types-az, a Flux or Cilium release)"))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ kubeconform takes a schema location; aksmesh ships none of them.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, diagnostic
+from .load import LoadError, load_reference_json
 from .plan import Cluster, Plan
 
 if TYPE_CHECKING:  # render (and Jinja) is imported only by the commands that render
@@ -35,11 +35,14 @@ class References:
 
 
 def verify(plan: Plan, rendered: "Rendered", references: References) -> list[Diagnostic]:
-    return [
-        *verify_bicep_files(plan, rendered.files, references.bicep_types),
-        *verify_flux_files(plan, rendered, references),
-        *scan_for_secrets(plan, rendered.files),
-    ]
+    diagnostics = []
+    for check in (lambda: verify_bicep_files(plan, rendered.files, references.bicep_types),
+                  lambda: verify_flux_files(plan, rendered, references)):
+        try:
+            diagnostics += check()
+        except LoadError as error:  # a schema that cannot be read: that check cannot run
+            diagnostics.append(error.diagnostic)
+    return diagnostics + scan_for_secrets(plan, rendered.files)
 
 
 # ---------------------------------------------------------------- Bicep
@@ -180,7 +183,7 @@ def _validator(schema_path: Path) -> Any:
     CRDs use regexes such as `\\PC` that its regex engine does not know)."""
     import jsonschema_rs
 
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    schema = load_reference_json(schema_path)
     try:
         return jsonschema_rs.Draft7Validator(schema)
     except jsonschema_rs.ValidationError:

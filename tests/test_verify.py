@@ -6,6 +6,7 @@ Each test takes the real rendered tree of the example and breaks one thing in it
 from __future__ import annotations
 
 import copy
+import shutil
 
 import pytest
 import yaml
@@ -125,3 +126,54 @@ def test_a_secret_in_clear_is_akm515(compiled):
     plan, rendered = compiled
     secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\nstringData:\n  token: hunter2\n"
     assert codes(plan, with_file(rendered, "cilium-ca/extra.yaml", secret)) == ["AKM515"]
+
+
+# ---------------------------------------------------------------- unusable schema files
+
+
+def copy_of(tmp_path, source):
+    target = tmp_path / source.name
+    shutil.copytree(source, target)
+    for path in target.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+NETWORK_TYPES = "microsoft.network/2025-09-01/types.json"
+BROKEN_TYPE_DATA = {
+    "not JSON": ('[{"$type": ', (1, 12), "not JSON"),
+    "not a list": ('{"$type": "ResourceType"}', (1, 1), "not a list of types"),
+    "a dangling $ref": ('[{"$type": "ResourceType", "name": "Microsoft.Network/virtualNetworks'
+                        '@2025-09-01", "body": {"$ref": "#/9"}}]', (1, 1), "#/9"),
+    "a resource without a body": ('[{"$type": "ResourceType", "name": "Microsoft.Network/'
+                                  'virtualNetworks@2025-09-01"}]', (1, 1), "has no body type"),
+}
+
+
+@pytest.mark.parametrize("text, position, words", BROKEN_TYPE_DATA.values(),
+                         ids=BROKEN_TYPE_DATA.keys())
+def test_unusable_type_data_is_akm603_at_its_position(compiled, tmp_path, text, position,
+                                                       words):
+    plan, rendered = compiled
+    types = copy_of(tmp_path, REFERENCE / "bicep-types")
+    (types / NETWORK_TYPES).write_text(text)
+    found = verify.verify(plan, rendered, References(bicep_types=types))
+    [unusable] = [d for d in found if d.code == "AKM603"]
+    assert (unusable.file, (unusable.line, unusable.col)) == (str(types / NETWORK_TYPES),
+                                                               position)
+    assert words in unusable.message
+
+
+@pytest.mark.parametrize("which", ["crd", "values"])
+def test_an_unusable_schema_is_akm603_at_its_position(compiled, tmp_path, which):
+    plan, rendered = compiled
+    crds = copy_of(tmp_path, REFERENCE / "flux")
+    values = tmp_path / "values.schema.json"
+    values.write_text((REFERENCE / "cilium" / "values.schema.json").read_text())
+    broken = crds / "helm.toolkit.fluxcd.io" / "helmrelease_v2.json" if which == "crd" \
+        else values
+    broken.write_text('{\n  "type": "object",\n  oops\n}\n')
+    found = verify.verify(plan, rendered, References(None, (crds,), values))
+    [unusable] = [d for d in found if d.code == "AKM603"]
+    assert (unusable.file, unusable.line, unusable.col) == (str(broken), 3, 3)
+    assert "not JSON" in unusable.message
