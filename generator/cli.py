@@ -213,7 +213,10 @@ def render(args: argparse.Namespace) -> None:
     for result in results:
         assert result.plan is not None and result.files is not None
         root = args.out / result.plan.name
-        changes = write_tree(root, result.files)
+        try:
+            changes = write_tree(root, result.files)
+        except OSError as error:
+            _cannot_write(root, error)
         counts = {s: sum(c.status == s for c in changes)
                   for s in ("created", "changed", "removed", "unchanged")}
         _echo(f"{root}: " + ", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
@@ -263,7 +266,10 @@ def ca_init(args: argparse.Namespace) -> None:
         encrypted = init_ca(SECRET_NAME, SECRET_NAMESPACE, args.recipients)
     except CaError as error:
         _fail(error.message, error.hint)
-    write_file(target, encrypted)
+    try:
+        write_file(target, encrypted)
+    except OSError as error:
+        _cannot_write(target, error)
     count = len(args.recipients)
     _echo(f"{target}: new CA, encrypted to {count} age recipient{'s' * (count != 1)}; "
           "run `aksmesh render` and commit both", err=True)
@@ -288,6 +294,12 @@ def _options(args: argparse.Namespace) -> compiler.Options:
 def _fail(message: str, hint: str = "") -> NoReturn:
     _echo(f"aksmesh: error: {message}" + (f"\n  hint: {hint}" if hint else ""), err=True)
     sys.exit(EXIT_FINDINGS)
+
+
+def _cannot_write(path: Path, error: OSError) -> NoReturn:
+    # The disk or the directory, not aksmesh: a tree is swapped in whole or not at all.
+    _fail(f"cannot write {path}: {error.strerror or error}",
+          f"{error.filename or path} must be a directory aksmesh can create and write")
 
 
 def _stale_message(status: str) -> str:

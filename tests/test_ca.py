@@ -227,3 +227,41 @@ def test_a_ca_file_in_clear_is_refused(tmp_path):
         ca.ca_secret_manifest(cert, key, ca.SECRET_NAME, ca.SECRET_NAMESPACE))
     result = compiler.compile_topology(path)
     assert [d.code for d in result.diagnostics] == ["AKM602"] and result.files is None
+
+
+# ---------------------------------------------------------------- aksmesh ca init
+
+
+def test_ca_init_through_the_cli_creates_refuses_and_replaces(tmp_path, alice, bob):
+    from conftest import VALID, run_cli
+
+    topology = tmp_path / "mesh.yaml"
+    topology.write_text(VALID)
+    target = tmp_path / "mesh" / ca.CA_FILE_NAME
+
+    created = run_cli("ca", "init", topology, "--age-recipient", alice[0])
+    assert created.exit_code == 0, created.stderr
+    assert f"{target}: new CA, encrypted to 1 age recipient;" in created.stderr
+    first = target.read_text()
+    assert sops_decrypt(first, alice[1])["metadata"]["name"] == ca.SECRET_NAME
+
+    refused = run_cli("ca", "init", topology, "--age-recipient", bob[0])
+    assert refused.exit_code == 1 and "exists" in refused.stderr and "--force" in refused.stderr
+    assert target.read_text() == first
+
+    replaced = run_cli("ca", "init", topology, "--age-recipient", alice[0],
+                       "--age-recipient", bob[0], "--force")
+    assert replaced.exit_code == 0 and "2 age recipients" in replaced.stderr
+    assert sorted(ca.read_age_recipients(target.read_text())) == sorted([alice[0], bob[0]])
+
+
+def test_ca_init_where_it_cannot_write_is_an_error_not_a_bug(tmp_path, alice):
+    from conftest import VALID, run_cli
+
+    topology = tmp_path / "mesh.yaml"
+    topology.write_text(VALID)
+    (tmp_path / "mesh").write_text("")  # where the CA's directory would go
+    result = run_cli("ca", "init", topology, "--age-recipient", alice[0])
+    assert result.exit_code == 1
+    assert f"aksmesh: error: cannot write {tmp_path / 'mesh' / ca.CA_FILE_NAME}" in result.stderr
+    assert "internal error" not in result.stderr

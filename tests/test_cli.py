@@ -167,3 +167,13 @@ def test_a_bug_is_reported_briefly_with_exit_3(monkeypatch, capsys):
     assert exit_.value.code == 3
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
+
+
+def test_an_output_that_cannot_be_written_is_an_error_not_a_bug(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run("render", "-o", blocker / "out", DEFAULT)
+    assert result.exit_code == 1
+    assert f"aksmesh: error: cannot write {blocker / 'out' / 'eu-three-regions'}: Not a " \
+           "directory" in result.stderr
+    assert "internal error" not in result.stderr and blocker.read_text() == ""
