@@ -97,11 +97,10 @@ def _schema_findings(error: Any) -> Iterator[Finding]:
                 yield Finding("AKM102", path, f"missing required key `{key}`{_in(where)}", hint)
     elif kind == "type":
         expected = error.validator_value
-        hint = about
-        if expected == "string" and isinstance(instance, (int, float)):
-            hint = f'quote it: "{instance}"'
+        quote = expected == "string" and isinstance(instance, (int, float))
         yield Finding("AKM103", path,
-                      f"{where} must be {_article(expected)}, not {_yaml_type(instance)}", hint)
+                      f"{where} must be {_article(expected)}, not {_yaml_type(instance)}",
+                      f'quote it: "{instance}"' if quote else about, quote_as_written=quote)
     elif kind == "enum":
         choices = error.validator_value
         hint = (did_you_mean(str(instance), [str(c) for c in choices])

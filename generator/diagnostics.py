@@ -67,6 +67,9 @@ class Finding:
     hint: str = ""
     # Point at the key of a mapping entry rather than its value (unknown keys, names).
     at_key: bool = False
+    # A number where text belongs: the hint quotes the value as written (YAML reads 1.30
+    # as 1.3, and 08 as 8), which only the located document knows.
+    quote_as_written: bool = False
 
 
 def _registry(codes: Iterable[Code]) -> dict[str, Code]:

@@ -7,6 +7,7 @@ a located `Diagnostic` (AKM0xx), raised as `LoadError`, never a traceback.
 from __future__ import annotations
 
 import json
+import re
 import stat
 import warnings
 from functools import cache
@@ -98,8 +99,18 @@ class Document:
 
     def locate(self, finding: Finding) -> Diagnostic:
         line, col = self.position(finding.path, finding.at_key)
-        return diagnostic(finding.code, self.file, line, col, finding.message, finding.hint,
+        hint = finding.hint
+        if finding.quote_as_written:
+            lines = self.text.split("\n")  # YAML's line breaks, not str.splitlines()'s
+            written = _NUMBER.match(lines[line - 1], col - 1) if line <= len(lines) else None
+            hint = f'quote it: "{written.group()}"' if written else hint
+        return diagnostic(finding.code, self.file, line, col, finding.message, hint,
                           finding.path)
+
+
+# A number as written: from a digit (after a sign or a point) to a blank, a comment or the
+# end of a flow item. Anything else at the position (a fallback 1:1) keeps the plain hint.
+_NUMBER = re.compile(r"[-+]?\.?\d[^\s,\]}#]*")
 
 
 def load_topology(path: Path, display: str | None = None) -> Document:

@@ -1,5 +1,7 @@
 """AKM1xx: schema violations, located at the offending node, with useful hints."""
 
+import pytest
+
 from conftest import VALID, expected
 
 
@@ -26,10 +28,17 @@ def test_missing_required_key_points_at_its_mapping(found):
     assert found(text) == expected(text)
 
 
-def test_unquoted_version_is_a_type_error_with_a_quoting_hint(diagnose):
-    [d] = diagnose(VALID.replace('"1.36"', "1.36"))
+@pytest.mark.parametrize("written", ["1.36", "1.30", "1.30  # the current release"])
+def test_unquoted_version_is_a_type_error_with_a_quoting_hint(diagnose, written):
+    # YAML reads 1.30 as the number 1.3: the hint quotes what was written, not that number.
+    [d] = diagnose(VALID.replace('"1.36"', written))
     assert (d.code, d.line) == ("AKM103", 2)
-    assert d.hint == 'quote it: "1.36"'
+    assert d.hint == f'quote it: "{written.split()[0]}"'
+
+
+def test_a_name_of_digits_is_quoted_as_written(diagnose):
+    [d] = diagnose(VALID.replace("  - name: we\n", "  - name: 08\n"))
+    assert (d.code, d.hint) == ("AKM103", 'quote it: "08"')
 
 
 def test_id_as_string_is_a_type_error(found):
