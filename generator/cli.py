@@ -108,7 +108,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Create the shared CA, encrypted with sops to the age recipients, "
                     "beside TOPOLOGY.")
     init.set_defaults(run=ca_init, parser=init)
-    init.add_argument("topology", type=_not_a_directory, metavar="TOPOLOGY")
+    init.add_argument("topology", type=_not_a_directory, metavar="TOPOLOGY",
+                      help="The topology of the mesh; the CA goes beside it, into a folder "
+                           "named like the file (topologies/mesh.yaml: topologies/mesh/).")
     init.add_argument("--age-recipient", dest="recipients", action="append", required=True,
                       metavar="AGE_PUBLIC_KEY",
                       help="age public key (age1...) that may decrypt the CA; repeat for "
