@@ -95,32 +95,31 @@ def test_a_damaged_entry_is_derived_again(cache_root):
     assert all(json.loads(entry.read_bytes()) for entry in entries)  # written anew
 
 
-def test_an_unusable_cache_directory_only_costs_time(tmp_path, monkeypatch):
+def _a_file_in_the_way(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv(cache.CACHE_DIR_ENV, str(blocker / "cache"))
-    new_process()
-    try:
-        assert cache.cache_dir("bicep-types") is None
-        assert len(findings(REFERENCE / "bicep-types")) == 2
-    finally:
-        new_process()
 
 
-def test_no_home_directory_only_costs_time(monkeypatch):
+def _no_home_directory(tmp_path, monkeypatch):
     for variable in (cache.CACHE_DIR_ENV, "XDG_CACHE_HOME", "HOME"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setattr("pwd.getpwuid", _no_such_user)
-    new_process()
-    try:
-        assert cache.cache_dir("bicep-types") is None
-        assert len(findings(REFERENCE / "bicep-types")) == 2
-    finally:
-        new_process()
 
 
 def _no_such_user(uid):
     raise KeyError(uid)
+
+
+@pytest.mark.parametrize("unusable", [_a_file_in_the_way, _no_home_directory])
+def test_without_a_usable_cache_directory_only_time_is_lost(tmp_path, monkeypatch, unusable):
+    unusable(tmp_path, monkeypatch)
+    new_process()
+    try:
+        assert cache.cache_dir("bicep-types") is None
+        assert len(findings(REFERENCE / "bicep-types")) == 2
+    finally:
+        new_process()
 
 
 def test_render_matches_the_golden_tree_with_no_usable_cache(tmp_path):
