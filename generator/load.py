@@ -1,7 +1,9 @@
 """Stage 1, load: read a topology file into plain data plus a map of source positions.
 
-The only stage besides `write` that touches files. Every failure to read or parse becomes
-a located `Diagnostic` (AKM0xx), raised as `LoadError`, never a traceback.
+Also the reader of the other inputs a user gives: the shared CA's path, and the schema and
+type data files that verify checks against. Every failure to read or parse becomes a
+located `Diagnostic` (AKM0xx for a topology, AKM603 for a schema file), raised as
+`LoadError`, never a traceback.
 """
 
 from __future__ import annotations

@@ -43,8 +43,8 @@ class CliRun:
 
 
 def run_cli(*args: object) -> CliRun:
-    """aksmesh in process, as its console script runs it: arguments in; exit code, stdout
-    and stderr out."""
+    """The command line in process (cli.main, which the console script ends in): arguments
+    in; exit code, stdout and stderr out."""
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
