@@ -259,9 +259,9 @@ CODES = _registry(
              "topologies/mesh/cilium-ca.sops.yaml  # a Secret in clear"),
         Code("AKM603", E, "schema or type data not usable",
              "A file given with --bicep-types, --crd-schemas or --cilium-values-schema is "
-             "not JSON, or a types.json is not what Azure/bicep-types-az writes (a list of "
-             "types whose `$ref`s point inside it). The check it was for cannot run, so "
-             "nothing is written.",
+             "not JSON, a schema is not a draft 7 JSON Schema, or a types.json is not what "
+             "Azure/bicep-types-az writes (a list of types whose `$ref`s point inside it). "
+             "The check it was for cannot run, so nothing is written.",
              '[{"$type": "ResourceType", "name": ...  # a types.json cut short'),
         # 9xx: the output tree
         Code("AKM901", E, "output tree out of date",

@@ -18,7 +18,7 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, diagnostic
-from .load import LoadError, load_reference_json
+from .load import LoadError, load_reference_json, unusable_reference
 from .plan import Cluster, Plan
 
 if TYPE_CHECKING:  # render (and Jinja) is imported only by the commands that render
@@ -189,6 +189,14 @@ def _validator(schema_path: Path) -> Any:
     except jsonschema_rs.ValidationError:
         import jsonschema
 
+        # Against the metaschema, without checking that patterns compile: Python's `re`
+        # refuses the same regexes, and meets them only if a value reaches them.
+        meta = jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA)
+        problem = jsonschema.exceptions.best_match(meta.iter_errors(schema))
+        if problem is not None:
+            where = ".".join(map(str, problem.absolute_path)) or "(root)"
+            raise unusable_reference(str(schema_path), f"not a draft 7 JSON Schema: {where}: "
+                                     f"{problem.message}") from None
         return jsonschema.Draft7Validator(schema)
 
 

@@ -164,6 +164,20 @@ def test_unusable_type_data_is_akm603_at_its_position(compiled, tmp_path, text, 
     assert words in unusable.message
 
 
+@pytest.mark.parametrize("text, words", [
+    ("[]", "not a draft 7 JSON Schema: (root): [] is not of type 'object', 'boolean'"),
+    ('{"properties": {"spec": {"type": 5}}}', "not a draft 7 JSON Schema: properties.spec.type"),
+])
+def test_json_that_is_not_a_schema_is_akm603(compiled, tmp_path, text, words):
+    plan, rendered = compiled
+    crds = copy_of(tmp_path, REFERENCE / "flux")
+    broken = crds / "helm.toolkit.fluxcd.io" / "helmrelease_v2.json"
+    broken.write_text(text)
+    [unusable] = [d for d in verify.verify(plan, rendered, References(None, (crds,)))
+                  if d.code == "AKM603"]
+    assert unusable.file == str(broken) and words in unusable.message, unusable.message
+
+
 @pytest.mark.parametrize("which", ["crd", "values"])
 def test_an_unusable_schema_is_akm603_at_its_position(compiled, tmp_path, which):
     plan, rendered = compiled
