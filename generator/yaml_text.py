@@ -15,7 +15,9 @@ Comments = dict[tuple[str, ...], str]
 
 # Plain scalars that every YAML 1.1 and 1.2 parser reads back as the same string.
 _PLAIN = re.compile(r"[A-Za-z_./][-A-Za-z0-9_./]*|[0-9]+(\.[0-9]+){3}(/[0-9]+)?")
-_AMBIGUOUS = re.compile(r"(?i)y|n|yes|no|true|false|on|off|null|~|\.nan|\.inf")
+# ... but for words that are booleans or null in one of the two, and a point before a digit
+# or `_`, which both read as a float (`.0`), or fail to (`._`).
+_AMBIGUOUS = re.compile(r"(?i)y|n|yes|no|true|false|on|off|null|~|\.nan|\.inf|\.[0-9_].*")
 
 
 def dump(data: dict[str, Any], comments: Comments | None = None, header: str = "") -> str:
