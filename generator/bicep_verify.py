@@ -328,14 +328,14 @@ def _load_resource_type(path: str, name: str) -> _TypeFile | None:
     resource = type_file.resources.get(name) if type_file else None
     if resource is None:
         return None
-    body = resource.get("body")
-    if not (isinstance(body, dict) and isinstance(body.get("$ref"), str)):
-        raise unusable_reference(path, f"{name} has no body type")
     try:
         reached = _reached_types(type_file.types, resource)
     except LookupError as error:
         raise unusable_reference(path, f"{name}: `$ref` {error} points at none of the "
                                  f"file's {len(type_file.types)} types") from None
+    problem = _shape_problem(resource, reached)
+    if problem:
+        raise unusable_reference(path, f"{name}: {problem}")
     cache.write_entry("bicep-types", entry, json.dumps([resource, reached]).encode())
     return _TypeFile(reached, {name: resource})
 
@@ -361,6 +361,63 @@ def _reached_types(types: Mapping[int, dict[str, Any]], start: dict[str, Any]
         elif isinstance(node, list):
             pending.extend(node)
     return reached
+
+
+_REF = {"type": "object", "required": ["$ref"],
+        "properties": {"$ref": {"type": "string", "pattern": "^#/[0-9]+$"}}}
+_PROPERTIES = {"type": "object", "additionalProperties": {
+    "type": "object", "required": ["type", "flags"],
+    "properties": {"type": _REF, "flags": {"type": "integer"}}}}
+
+
+def _of_kind(kind: str, then: dict[str, Any]) -> dict[str, Any]:
+    return {"if": {"properties": {"$type": {"const": kind}}}, "then": then}
+
+
+# What the body checks read of a type, in the shape bicep-types-az writes it: data that
+# passes cannot make them fail.
+_TYPE_SHAPE = {
+    "type": "object",
+    "required": ["$type"],
+    "properties": {
+        "$type": {"type": "string"},
+        "minLength": {"type": "integer"}, "maxLength": {"type": "integer"},
+        "minValue": {"type": "number"}, "maxValue": {"type": "number"},
+        "pattern": {"type": "string"},
+        "itemType": _REF, "additionalProperties": _REF, "body": _REF,
+        "properties": _PROPERTIES, "baseProperties": _PROPERTIES,
+        "discriminator": {"type": "string"},
+    },
+    "allOf": [
+        _of_kind("ResourceType", {"required": ["body"]}),
+        _of_kind("StringLiteralType", {"required": ["value"],
+                                       "properties": {"value": {"type": "string"}}}),
+        _of_kind("ArrayType", {"required": ["itemType"]}),
+        _of_kind("UnionType", {"required": ["elements"],
+                               "properties": {"elements": {"type": "array", "items": _REF}}}),
+        _of_kind("DiscriminatedObjectType", {
+            "required": ["discriminator", "elements"],
+            "properties": {"elements": {"type": "object", "additionalProperties": _REF}}}),
+    ],
+}
+
+
+def _shape_problem(resource: dict[str, Any], reached: Mapping[int, dict[str, Any]]) -> str:
+    """The first way the resource or a type it reaches is not what the checks read."""
+    validator = _shape_validator()
+    for label, node in [("the resource", resource),
+                        *((f"type #{index}", t) for index, t in sorted(reached.items()))]:
+        for error in validator.iter_errors(node):
+            where = ".".join(map(str, error.instance_path))
+            return f"{label}{f' at `{where}`' if where else ''}: {error.message}"
+    return ""
+
+
+@functools.cache
+def _shape_validator() -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft7Validator(_TYPE_SHAPE)
 
 
 _NAMESPACE = re.compile(r"[a-z][a-z0-9]*(\.[a-z0-9]+)*")

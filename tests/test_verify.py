@@ -146,7 +146,13 @@ BROKEN_TYPE_DATA = {
     "a dangling $ref": ('[{"$type": "ResourceType", "name": "Microsoft.Network/virtualNetworks'
                         '@2025-09-01", "body": {"$ref": "#/9"}}]', (1, 1), "#/9"),
     "a resource without a body": ('[{"$type": "ResourceType", "name": "Microsoft.Network/'
-                                  'virtualNetworks@2025-09-01"}]', (1, 1), "has no body type"),
+                                  'virtualNetworks@2025-09-01"}]', (1, 1),
+                                  'the resource: "body" is a required property'),
+    "a property without flags": ('[{"$type": "ResourceType", "name": "Microsoft.Network/'
+                                 'virtualNetworks@2025-09-01", "body": {"$ref": "#/1"}}, '
+                                 '{"$type": "ObjectType", "properties": {"name": {"type": '
+                                 '{"$ref": "#/0"}}}}]', (1, 1),
+                                 'type #1 at `properties.name`: "flags" is a required'),
 }
 
 
