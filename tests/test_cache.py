@@ -64,6 +64,17 @@ def test_a_warm_cache_finds_what_a_cold_parse_finds(cache_root):
     assert bicep_verify._load_type_file.cache_info().misses == 0  # the file was not parsed
 
 
+def test_a_fresh_checkout_of_the_same_data_finds_its_entries(cache_root, tmp_path):
+    cold = findings(REFERENCE / "bicep-types")
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REFERENCE / "bicep-types", checkout)
+    for path in checkout.rglob("types.json"):
+        os.utime(path, (1, 1))  # a checkout's own file times
+    new_process()
+    assert findings(checkout) == cold
+    assert bicep_verify._load_type_file.cache_info().misses == 0
+
+
 def test_a_changed_types_file_is_read_again(cache_root, tmp_path):
     types_dir = tmp_path / "types"
     shutil.copytree(REFERENCE / "bicep-types", types_dir)
