@@ -377,7 +377,7 @@ def _of_kind(kind: str, then: dict[str, Any]) -> dict[str, Any]:
 
 
 # What the body checks read of a type, in the shape bicep-types-az writes it: data that
-# passes cannot make them fail.
+# passes cannot crash them.
 _TYPE_SHAPE = {
     "type": "object",
     "required": ["$type"],
