@@ -34,6 +34,7 @@ __all__ = [
     "check_body",
     "resource_declarations",
     "syntax_errors",
+    "bicep_findings",
     "verify_bicep",
 ]
 
@@ -702,13 +703,21 @@ def check_body(library: TypeLibrary, declaration: ResourceDeclaration) -> list[B
 
 def verify_bicep(text: str, library: TypeLibrary | None) -> list[BicepFinding]:
     """Syntax errors; when there are none and a library is given, body findings of every resource."""
+    syntax, bodies = bicep_findings(text, library)
+    return syntax or bodies
+
+
+def bicep_findings(text: str, library: TypeLibrary | None
+                   ) -> tuple[list[BicepFinding], list[BicepFinding]]:
+    """(syntax errors, body findings) from one parse; body findings only when the syntax
+    is clean and a library is given."""
     tree, src = _parse(text)
-    findings = _syntax_findings(tree.root_node, src)
-    if findings or library is None:
-        return findings
-    for decl in _declarations(tree.root_node, src, None):
-        findings += check_body(library, decl)
-    return sorted(findings, key=lambda f: (f.line, f.col))
+    syntax = _syntax_findings(tree.root_node, src)
+    if syntax or library is None:
+        return syntax, []
+    bodies = [f for decl in _declarations(tree.root_node, src, None)
+              for f in check_body(library, decl)]
+    return [], sorted(bodies, key=lambda f: (f.line, f.col))
 
 
 # --------------------------------------------------------------------------- reading back

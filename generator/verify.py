@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, diagnostic
 from .load import LoadError, load_reference_json, unusable_reference
@@ -50,7 +48,7 @@ def verify(plan: Plan, rendered: "Rendered", references: References) -> list[Dia
 
 def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
                        ) -> list[Diagnostic]:
-    from .bicep_verify import TypeLibrary, check_body, resource_declarations, syntax_errors
+    from .bicep_verify import TypeLibrary, bicep_findings
 
     library = TypeLibrary.from_directory(types_dir) if types_dir else None
     diagnostics = []
@@ -58,12 +56,10 @@ def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
         if not path.endswith(".bicep"):
             continue
         where = f"{plan.name}/{path}"
-        findings = [("AKM501", f) for f in syntax_errors(text)]
-        if library is not None and not findings:
-            findings = [("AKM502", f) for declaration in resource_declarations(text)
-                        for f in check_body(library, declaration)]
+        syntax, bodies = bicep_findings(text, library)
         diagnostics += [diagnostic(code, where, f.line, f.col, f.message, f.hint)
-                        for code, f in findings]
+                        for code, found in (("AKM501", syntax), ("AKM502", bodies))
+                        for f in found]
     if library is None:
         diagnostics.append(diagnostic("AKM503", f"{plan.name}/bicep/main.bicep", 1, 1,
                                       "Bicep syntax checked; resource bodies not checked",
