@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
-from typing import Any
+from typing import Any, TypeVar
 
 from . import facts
 from .diagnostics import Finding, did_you_mean
@@ -22,6 +22,7 @@ CIDR_KEYS = ("vnetCidr", "nodeSubnetCidr", "podCidr", "serviceCidr")
 MAX_UNKNOWN_KEYS_REPORTED = 20
 ADDRESS_KEYS = ("dnsServiceIP", "clustermeshIP")
 TopologyPath = tuple[str | int, ...]
+T = TypeVar("T")
 
 
 def check_document(data: Any, schema: dict[str, Any]) -> list[Finding]:
@@ -179,29 +180,30 @@ def check_addresses(data: dict[str, Any]) -> Iterator[Finding]:
 # ---------------------------------------------------------------- names and ids
 
 
+def _repeats(items: Iterable[T], key: Callable[[T], object]) -> Iterator[tuple[T, T]]:
+    """(item, the first item before it with the same key), for every repeat."""
+    first: dict[object, T] = {}
+    for item in items:
+        earlier = first.setdefault(key(item), item)
+        if earlier is not item:
+            yield item, earlier
+
+
 def check_unique_names(plan: Plan) -> Iterator[Finding]:
-    first: dict[str, Cluster] = {}
-    for cluster in plan.clusters:
-        if cluster.name in first:
-            yield Finding("AKM201", _at(cluster, "name"),
-                          f"cluster name `{cluster.name}` is already used by "
-                          f"clusters[{first[cluster.name].index}]",
-                          "give every cluster its own name")
-        first.setdefault(cluster.name, cluster)
+    for cluster, earlier in _repeats(plan.clusters, lambda c: c.name):
+        yield Finding("AKM201", _at(cluster, "name"),
+                      f"cluster name `{cluster.name}` is already used by "
+                      f"clusters[{earlier.index}]", "give every cluster its own name")
 
 
 def check_unique_ids(plan: Plan) -> Iterator[Finding]:
     used = {c.id for c in plan.clusters}
     free = next((i for i in range(1, plan.max_connected_clusters + 1) if i not in used), None)
-    first: dict[int, Cluster] = {}
-    for cluster in plan.clusters:
-        if cluster.id in first:
-            yield Finding("AKM202", _at(cluster, "id"),
-                          f"cluster id {cluster.id} is already used by cluster "
-                          f"`{first[cluster.id].name}`",
-                          f"the lowest free id is {free}; never renumber existing clusters"
-                          if free else "every id is taken: the mesh is full")
-        first.setdefault(cluster.id, cluster)
+    for cluster, earlier in _repeats(plan.clusters, lambda c: c.id):
+        yield Finding("AKM202", _at(cluster, "id"),
+                      f"cluster id {cluster.id} is already used by cluster `{earlier.name}`",
+                      f"the lowest free id is {free}; never renumber existing clusters"
+                      if free else "every id is taken: the mesh is full")
 
 
 def check_mesh_size(plan: Plan) -> Iterator[Finding]:
@@ -455,15 +457,11 @@ def check_cluster_references(plan: Plan) -> Iterator[Finding]:
 
 
 def check_unique_services(plan: Plan) -> Iterator[Finding]:
-    first: dict[tuple[str, str], int] = {}
-    for service in plan.global_services:
-        key = (service.namespace, service.name)
-        if key in first:
-            yield Finding("AKM209", ("globalServices", service.index, "name"),
-                          f"global service {service.namespace}/{service.name} is declared "
-                          f"twice (first as globalServices[{first[key]}])",
-                          "merge the two entries")
-        first.setdefault(key, service.index)
+    for service, earlier in _repeats(plan.global_services, lambda s: (s.namespace, s.name)):
+        yield Finding("AKM209", ("globalServices", service.index, "name"),
+                      f"global service {service.namespace}/{service.name} is declared "
+                      f"twice (first as globalServices[{earlier.index}])",
+                      "merge the two entries")
 
 
 PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
