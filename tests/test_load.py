@@ -52,21 +52,12 @@ def test_duplicate_key_is_akm003_at_the_second_key(tmp_path):
     assert codes(path) == [("AKM003", 3, 1)]
 
 
-def test_empty_file_is_akm004(tmp_path):
+@pytest.mark.parametrize("text", ["# nothing here\n", "name: a\n---\nname: b\n",
+                                  "- name: a\n"],
+                         ids=["an empty file", "two documents", "a list root"])
+def test_not_one_mapping_is_akm004(tmp_path, text):
     path = tmp_path / "t.yaml"
-    path.write_text("# nothing here\n")
-    assert codes(path) == [("AKM004", 1, 1)]
-
-
-def test_two_documents_are_akm004(tmp_path):
-    path = tmp_path / "t.yaml"
-    path.write_text("name: a\n---\nname: b\n")
-    assert codes(path) == [("AKM004", 1, 1)]
-
-
-def test_a_list_root_is_akm004(tmp_path):
-    path = tmp_path / "t.yaml"
-    path.write_text("- name: a\n")
+    path.write_text(text)
     assert codes(path) == [("AKM004", 1, 1)]
 
 
