@@ -292,16 +292,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-# The project's own inputs, found next to the package (the project is installed editable).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_PATH = PROJECT_ROOT / "topology.schema.json"
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
+# aksmesh's own inputs, shipped inside the package (pyproject's package-data).
+SCHEMA_PATH = Path(__file__).resolve().parent / "topology.schema.json"
+TEMPLATES_DIR = SCHEMA_PATH.parent / "templates"
 
 
 @cache  # read once however many topologies a command is given
 def load_schema() -> dict[str, Any]:
-    import json
-
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
