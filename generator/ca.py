@@ -18,10 +18,9 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from dataclasses import dataclass
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -199,10 +198,10 @@ class SharedCa:
 
 def inspect_ca_file(text: str, file_name: str = CA_FILE_NAME) -> SharedCa:
     """Check that `text` is a sops-encrypted Secret in flux-system; raise CaError if not."""
-    if not is_encrypted_secret(text):
+    document = _load(text)
+    if not _is_encrypted(document):
         raise CaError("the CA file is not a sops-encrypted Secret: its values would be "
                       "committed in clear", "recreate it with `aksmesh ca init`")
-    document = _load(text)
     metadata = document.get("metadata") or {}
     if document.get("kind") != "Secret" or not isinstance(metadata, dict):
         raise CaError("the CA file is not a Kubernetes Secret", "recreate it with "
@@ -212,12 +211,16 @@ def inspect_ca_file(text: str, file_name: str = CA_FILE_NAME) -> SharedCa:
                       f"{SECRET_NAMESPACE!r} where the HelmRelease reads it",
                       "recreate it with `aksmesh ca init`; an encrypted file cannot be edited")
     return SharedCa(file_name, text, str(metadata.get("name")), SECRET_NAMESPACE,
-                    tuple(read_age_recipients(text)))
+                    tuple(_age_recipients(document)))
 
 
 def read_age_recipients(encrypted_yaml: str) -> list[str]:
     """The age recipients of a sops-encrypted file (sorted, unique), from its metadata."""
-    metadata = _load(encrypted_yaml).get("sops")
+    return _age_recipients(_load(encrypted_yaml))
+
+
+def _age_recipients(document: dict[str, Any]) -> list[str]:
+    metadata = document.get("sops")
     if not isinstance(metadata, dict):
         raise CaError("the file has no sops metadata: it is not encrypted",
                       "encrypt it with `aksmesh` or sops before committing it")
@@ -229,9 +232,12 @@ def read_age_recipients(encrypted_yaml: str) -> list[str]:
 def is_encrypted_secret(text: str) -> bool:
     """True only if the file has a sops MAC and every data value is a sops ENC[...] value."""
     try:
-        document = _load(text)
+        return _is_encrypted(_load(text))
     except CaError:
         return False
+
+
+def _is_encrypted(document: dict[str, Any]) -> bool:
     metadata = document.get("sops")
     if not isinstance(metadata, dict) or not _is_sops_value(metadata.get("mac")):
         return False
