@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 from . import compiler, report
 from .diagnostics import Diagnostic, diagnostic, has_errors
+from .example import MAX_CLUSTERS as MAX_EXAMPLE_CLUSTERS, example_topology
 
 if TYPE_CHECKING:
     from .plan import Plan
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INTERNAL = 0, 1, 3
-MAX_EXAMPLE_CLUSTERS = 511
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -246,8 +246,6 @@ def check(args: argparse.Namespace) -> None:
 
 
 def example(args: argparse.Namespace) -> None:
-    from .example import example_topology
-
     _echo(example_topology(args.clusters, args.name), end="")
 
 

@@ -7,7 +7,6 @@ source of codes, severities and explanations; docs are generated from it.
 
 from __future__ import annotations
 
-import difflib
 import enum
 from dataclasses import dataclass, field, replace
 from typing import Iterable
@@ -281,6 +280,8 @@ def diagnostic(code: str, file: str, line: int, col: int, message: str, hint: st
 def did_you_mean(word: str, candidates: list[str]) -> str:
     """A hint naming the candidate `word` was probably meant as: same letters in another
     case first, else the closest spelling; empty when nothing is close."""
+    import difflib  # only a run with findings needs it
+
     by_case = {c.lower(): c for c in candidates}
     match = by_case.get(word.lower()) or next(
         iter(difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)), None)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
+from . import facts
+
 REGIONS = ("northeurope", "westeurope", "francecentral", "germanywestcentral", "swedencentral",
            "uksouth", "eastus", "westus2", "centralus", "japaneast", "southeastasia",
            "australiaeast")
@@ -28,7 +30,7 @@ def example_topology(clusters: int, name: str | None = None) -> str:
         f"name: {name or f'mesh-{clusters}'}",
         'kubernetesVersion: "1.36"',
         "cilium:",
-        '  version: "1.20.0"',
+        f'  version: "{facts.CILIUM_DEFAULT_VERSION}"',
         f"  maxConnectedClusters: {255 if clusters <= 255 else 511}",
         "clusters:",
     ]
