@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -52,18 +51,13 @@ def read_entry(kind: str, name: str) -> bytes | None:
 
 
 def write_entry(kind: str, name: str, data: bytes) -> None:
-    """Write atomically: a concurrent run reads the whole entry or none of it."""
+    """Written atomically: a concurrent run reads the whole entry or none of it."""
+    from .write import write_file
+
     directory = cache_dir(kind)
     if directory is None:
         return
     try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-            os.replace(temporary, directory / name)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        write_file(directory / name, data)
     except OSError:
         pass  # a full disk or a read-only home: the next run derives the entry again

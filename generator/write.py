@@ -12,6 +12,7 @@ import ctypes
 import errno
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -61,15 +62,20 @@ def write_tree(root: Path, files: dict[str, str]) -> list[Change]:
     return changes
 
 
-def write_file(path: Path, text: str) -> None:
-    """Write one file atomically: a temporary sibling, then a rename over the target."""
+def write_file(path: Path, content: str | bytes) -> None:
+    """Write one file atomically: a temporary sibling of its own (concurrent writers do not
+    share it), synced, then renamed over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.aksmesh-tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content.encode() if isinstance(content, str) else content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _compare(root: Path, wanted: dict[str, str], owned: set[str]) -> list[Change]:
