@@ -175,6 +175,13 @@ class Plan:
         """The clusters the Bicep creates: every one but the hybrid members."""
         return tuple(c for c in self.clusters if c.managed)
 
+    @cached_property
+    def mesh_traffic(self) -> tuple[facts.MeshTraffic, ...]:
+        """What each node subnet admits from the others: WireGuard's port only where
+        WireGuard runs (a check keeps it mesh-wide)."""
+        return tuple(t for t in facts.MESH_TRAFFIC
+                     if t.port != str(facts.WIREGUARD_PORT) or self.encryption == "wireguard")
+
     def flows_into(self, cluster: Cluster) -> tuple[Flow, ...]:
         return tuple(f for f in self.segmentation or () if f.destination.cluster == cluster.name)
 

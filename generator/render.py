@@ -132,12 +132,8 @@ def render(plan: Plan, ca: SharedCa | None) -> Rendered:
     context = CaContext(ca is not None, ca.secret_name if ca else SECRET_NAME,
                         ca.file_name if ca else "", ca.recipients if ca else ())
     files = {"README.md": env.get_template("README.md.j2").render(plan=plan, ca=context)}
-    # WireGuard's port is mesh traffic only where WireGuard runs (a check keeps it mesh-wide).
-    mesh_traffic = [t for t in facts.MESH_TRAFFIC
-                    if t.port != str(facts.WIREGUARD_PORT) or plan.encryption == "wireguard"]
     for path, template in {**BICEP_FILES, **PEERING_FILES[plan.peering]}.items():
-        files[path] = env.get_template(template).render(plan=plan, facts=facts,
-                                                        mesh_traffic=mesh_traffic)
+        files[path] = env.get_template(template).render(plan=plan, facts=facts)
     files["TOPOLOGY.md"] = render_topology_page(plan, env)
     templates = {path: env.get_template(name) for path, name in cluster_files(plan).items()}
     values = {}
