@@ -131,7 +131,8 @@ def render(plan: Plan, ca: SharedCa | None) -> Rendered:
     env = jinja_env()
     context = CaContext(ca is not None, ca.secret_name if ca else SECRET_NAME,
                         ca.file_name if ca else "", ca.recipients if ca else ())
-    files = {"README.md": env.get_template("README.md.j2").render(plan=plan, ca=context)}
+    files = {"README.md": env.get_template("README.md.j2").render(plan=plan, ca=context,
+                                                                   facts=facts)}
     for path, template in {**BICEP_FILES, **PEERING_FILES[plan.peering]}.items():
         files[path] = env.get_template(template).render(plan=plan, facts=facts)
     files["TOPOLOGY.md"] = render_topology_page(plan, env)
@@ -234,7 +235,8 @@ VALUES_COMMENTS = {
     ("kubeProxyReplacement",): "AKS keeps kube-proxy running on every node: Cilium must not "
                                "replace it.",
     ("encryption",): "Pod traffic between nodes, and so between clusters, is encrypted with\n"
-                     "WireGuard (UDP 51871) on every cluster of the mesh, or on none.",
+                     f"WireGuard (UDP {facts.WIREGUARD_PORT}) on every cluster of the mesh, "
+                     "or on none.",
     ("clustermesh",): "The mesh is declared here, in Helm values: no `cilium clustermesh "
                       "enable/connect`.",
     ("clustermesh", "maxConnectedClusters"): "The same on every cluster of the mesh; changing "
