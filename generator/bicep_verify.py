@@ -47,6 +47,7 @@ class BicepFinding:
     col: int
     message: str
     hint: str = ""
+    missing_type: str = ""  # the resource type, when the finding is that it has no type data
 
 
 @dataclass(frozen=True)
@@ -675,6 +676,7 @@ def check_body(library: TypeLibrary, declaration: ResourceDeclaration) -> list[B
                 *at_decl,
                 f"no type data for {full}: the Bicep compiler would not check this body (BCP081)",
                 "use a type and api version present in bicep-types-az",
+                missing_type=decl.type,
             )
         ]
     type_file, resource = found
@@ -756,3 +758,205 @@ def top_level_declarations(text: str) -> list[Declaration]:
                                  _text(src, parts[0]) if parts else "", value, loop_over,
                                  condition, _pos(src, node)[0]))
     return found
+
+
+# --------------------------------------------------------------------------- linter rules
+#
+# The rules the review of the Bicep named: the linter's no-unused-params (Azure/bicep,
+# src/Bicep.Core/Analyzers/Linter/Rules/NoUnusedParametersRule.cs at ff0a3dc9) and no
+# symbol named like a function: a name declared in the file is bound before the `az` and
+# `sys` namespaces' functions (src/Bicep.Core/Semantics/Namespaces/AzNamespaceType.cs at
+# 027bef66 declares resourceGroup() and its kin), so `resourceGroup()` then fails.
+
+
+def _symbol_nodes(root: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """The nodes that declare a name in the file: declarations and loop variables."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type.endswith("_declaration") and node.type != "output_declaration":
+            parts = _named(node)
+            if parts and parts[0].type == "identifier":
+                yield parts[0]
+        elif node.type in ("loop_variable", "loop_enumerator"):
+            yield node
+        stack.extend(node.named_children)
+
+
+def _references(root: tree_sitter.Node) -> set[str]:
+    """Names the file refers to: identifiers that are neither declared names, property
+    keys nor called function names."""
+    found: set[str] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        children = node.named_children
+        skip = None
+        if node.type.endswith("_declaration") or node.type in ("object_property",
+                                                               "call_expression"):
+            skip = children[0] if children and children[0].type == "identifier" else None
+        for child in children:
+            if child.type == "identifier" and child != skip:
+                found.add(child.text.decode("utf-8", "replace") if child.text else "")
+            else:
+                stack.append(child)
+    return found
+
+
+def unused_parameters(text: str) -> list[BicepFinding]:
+    """no-unused-params: every `param` is referenced somewhere in its file."""
+    tree, src = _parse(text)
+    used = _references(tree.root_node)
+    findings = []
+    for node in tree.root_node.named_children:
+        if node.type == "parameter_declaration":
+            name = _named(node)[0]
+            if _text(src, name) not in used:
+                findings.append(BicepFinding(*_pos(src, name),
+                                             f"parameter `{_text(src, name)}` is never used "
+                                             "(no-unused-params)",
+                                             "leave the parameter out where nothing needs it"))
+    return findings
+
+
+def shadowed_functions(text: str, functions: frozenset[str]) -> list[BicepFinding]:
+    """No declared name hides a Bicep function of the same name."""
+    tree, src = _parse(text)
+    return sorted((BicepFinding(*_pos(src, node),
+                                f"`{_text(src, node)}` hides the Bicep function "
+                                f"{_text(src, node)}() in this file",
+                                "give the symbol a name of its own")
+                   for node in _symbol_nodes(tree.root_node)
+                   if _text(src, node) in functions),
+                  key=lambda f: (f.line, f.col))
+
+
+# --------------------------------------------------------------------------- parameters file
+
+
+@dataclass(frozen=True)
+class ParameterSignature:
+    """A `param` of a Bicep file: its declared type, default and constraint decorators."""
+
+    name: str
+    type: str  # as written: string, string[], int, object, ...
+    has_default: bool
+    decorators: dict[str, Value]  # minLength, maxLength, minValue, maxValue -> argument
+    line: int
+
+
+def declaration_decorators(text: str) -> dict[str, dict[str, Value]]:
+    """Top-level declaration name -> its decorators (`@batchSize(1)`: {"batchSize": 1}),
+    each with its first argument read as data."""
+    tree, src = _parse(text)
+    return {name: decorators for name, _, decorators in _decorated(tree.root_node, src)}
+
+
+def _decorated(root: tree_sitter.Node, src: bytes
+               ) -> Iterator[tuple[str, tree_sitter.Node, dict[str, Value]]]:
+    decorators: dict[str, Value] = {}
+    for node in root.named_children:
+        if node.type == "decorators":
+            for decorator in _named(node):
+                call = _named(decorator)[0] if _named(decorator) else None
+                if call is None or call.type != "call_expression":
+                    continue
+                name_node, *rest = _named(call)
+                arguments = _named(rest[0]) if rest else []
+                decorators[_text(src, name_node)] = (
+                    _BodyReader(src).value(arguments[0], ()) if arguments else None)
+            continue
+        if node.type.endswith("_declaration"):
+            parts = _named(node)
+            if parts:
+                yield _text(src, parts[0]), node, decorators
+        decorators = {}
+
+
+def parameter_signatures(text: str) -> dict[str, ParameterSignature]:
+    tree, src = _parse(text)
+    signatures: dict[str, ParameterSignature] = {}
+    for name, node, decorators in _decorated(tree.root_node, src):
+        if node.type == "parameter_declaration":
+            type_node = next((p for p in _named(node) if p.type == "type"), None)
+            signatures[name] = ParameterSignature(
+                name, _text(src, type_node) if type_node else "",
+                any(c.type == "=" for c in node.children), decorators, _pos(src, node)[0])
+    return signatures
+
+
+_PARAM_ASSIGNMENT = re.compile(r"^param(\s+[A-Za-z_][A-Za-z0-9_]*\s*=)", re.MULTILINE)
+_KIND_OF_TYPE = {"string": "string", "int": "int", "bool": "bool", "object": "object",
+                 "array": "array"}
+
+
+def bicepparam_findings(params_text: str, template_name: str, template_text: str
+                        ) -> list[BicepFinding]:
+    """What the Bicep compiler checks of a `.bicepparam` file against its template
+    (its diagnostics BCP258, a required parameter not assigned, and BCP259, an assignment
+    to an undeclared parameter; then the type check of each value): `using` names the
+    template, every parameter without a default is assigned, no other is, and each value
+    fits the declared type and its @minLength/@maxLength/@minValue/@maxValue.
+
+    tree-sitter-bicep parses `using`, not `param <name> = <value>` (the bicepparam
+    grammar): each assignment is read as the `var` it is shaped like, so its value is
+    parsed by the same grammar as a template's.
+    """
+    as_template = _PARAM_ASSIGNMENT.sub(r"var\1", params_text)
+    tree, src = _parse(as_template)
+    syntax = _syntax_findings(tree.root_node, src)
+    if syntax:
+        return syntax
+    findings: list[BicepFinding] = []
+    using = [n for n in tree.root_node.named_children if n.type == "using_statement"]
+    if len(using) != 1 or _string_value(_named(using[0])[0], src) != template_name:
+        findings.append(BicepFinding(1, 1, f"the file must start with `using '{template_name}'`"))
+    signatures = parameter_signatures(template_text)
+    assigned: dict[str, tuple[Value, int, int]] = {}
+    for node in tree.root_node.named_children:
+        if node.type != "variable_declaration":
+            continue
+        parts = _named(node)
+        name = _text(src, parts[0])
+        assigned[name] = (_BodyReader(src).value(parts[-1], ()), *_pos(src, node))
+    for name, (value, line, col) in assigned.items():
+        signature = signatures.get(name)
+        if signature is None:
+            findings.append(BicepFinding(line, col, f"`{name}` is not a parameter of "
+                                         f"{template_name} (BCP259)",
+                                         did_you_mean(name, sorted(signatures))))
+            continue
+        problem = _parameter_value_problem(signature, value)
+        if problem:
+            findings.append(BicepFinding(line, col, f"`{name}` {problem}"))
+    for name, signature in signatures.items():
+        if not signature.has_default and name not in assigned:
+            findings.append(BicepFinding(1, 1, f"required parameter `{name}` of {template_name} "
+                                         "is not assigned (BCP258)"))
+    return sorted(findings, key=lambda f: (f.line, f.col))
+
+
+def _parameter_value_problem(signature: ParameterSignature, value: Value) -> str:
+    if isinstance(value, Expression):
+        return ""
+    declared = signature.type
+    expected = "array" if declared.endswith("[]") else _KIND_OF_TYPE.get(declared)
+    if expected and _kind_of(value) != expected:
+        return f"is {_kind_of(value)}, but main.bicep declares {declared}"
+    if declared.endswith("[]") and isinstance(value, list):
+        item_kind = _KIND_OF_TYPE.get(declared[:-2])
+        if item_kind and any(_kind_of(v) != item_kind for v in value
+                             if not isinstance(v, Expression)):
+            return f"holds items that are not {declared[:-2]}"
+    limits = signature.decorators
+    size = len(value) if isinstance(value, (list, str, dict)) else None
+    if size is not None and isinstance(limits.get("minLength"), int) and size < limits["minLength"]:
+        return f"has length {size}, below its @minLength({limits['minLength']})"
+    if size is not None and isinstance(limits.get("maxLength"), int) and size > limits["maxLength"]:
+        return f"has length {size}, above its @maxLength({limits['maxLength']})"
+    if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(limits.get("minValue"), int) and value < limits["minValue"]:
+            return f"is {value}, below its @minValue({limits['minValue']})"
+        if isinstance(limits.get("maxValue"), int) and value > limits["maxValue"]:
+            return f"is {value}, above its @maxValue({limits['maxValue']})"
+    return ""

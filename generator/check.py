@@ -28,7 +28,7 @@ T = TypeVar("T")
 def check_document(data: Any, schema: dict[str, Any]) -> list[Finding]:
     findings = list(check_schema(data, schema))
     if not findings:
-        findings = list(check_addresses(data))
+        findings = list(check_addresses(data)) + list(check_authorized_ranges(data))
     return findings
 
 
@@ -175,6 +175,23 @@ def check_addresses(data: dict[str, Any]) -> Iterator[Finding]:
                           f"serviceCidr {service} has no room for the default dnsServiceIP "
                           f"(its address number {facts.DNS_SERVICE_IP_OFFSET})",
                           "widen serviceCidr; a /16 holds 65,536 services")
+
+
+def check_authorized_ranges(data: dict[str, Any]) -> Iterator[Finding]:
+    """The API server's authorized ranges are CIDRs without host bits, as AKS takes them."""
+    for i, text in enumerate(data.get("aks", {}).get("authorizedIpRanges", [])):
+        path = ("aks", "authorizedIpRanges", i)
+        try:
+            ip_network(text)
+        except ValueError:
+            try:
+                network = ip_network(text, strict=False)
+            except ValueError:
+                yield Finding("AKM301", path, f"authorized range {text!r} is not an IPv4 CIDR",
+                              "octets are 0..255 and the prefix length 0..32")
+            else:
+                yield Finding("AKM302", path, f"authorized range {text} has host bits set",
+                              f"did you mean {network}?")
 
 
 # ---------------------------------------------------------------- names and ids
@@ -382,6 +399,44 @@ def check_regions(plan: Plan) -> Iterator[Finding]:
                           or "see `az account list-locations -o table`")
 
 
+def check_zones(plan: Plan) -> Iterator[Finding]:
+    """Zones only where the region has them: AKS refuses to create the pool otherwise."""
+    for c in plan.managed_clusters:
+        if c.zones and facts.REGION_ZONES.get(c.region) == ():
+            asked = "its `zones`" if "zones" in c.explicit else "aks.systemPool.zones"
+            yield Finding("AKM430", _at(c, "zones", "region"),
+                          f"region {c.region} has no availability zones, but {asked} asks "
+                          f"for zones {', '.join(c.zones)} for cluster `{c.name}`",
+                          "give this cluster `zones: []`, or choose a region with zones "
+                          f"(Microsoft's regions list, as of {facts.REGION_ZONES_AS_OF})")
+
+
+def check_cluster_access(plan: Plan) -> Iterator[Finding]:
+    """Someone can administer the clusters, and the API servers are not open to all."""
+    aks = plan.aks
+    if aks.disable_local_accounts and not aks.admin_group_object_ids:
+        yield Finding("AKM431", ("aks", "adminGroupObjectIds"),
+                      "local accounts are disabled (aks.disableLocalAccounts) but no admin "
+                      "group is given: nobody could use kubectl on the clusters",
+                      "list the object id of an Entra ID group in aks.adminGroupObjectIds")
+    if not aks.private_cluster and not aks.unrestricted_api_server and \
+            not aks.authorized_ip_ranges:
+        yield Finding("AKM432", ("aks", "authorizedIpRanges"),
+                      "the public API servers would admit every address: no "
+                      "aks.authorizedIpRanges are given",
+                      "list your egress ranges in aks.authorizedIpRanges, set "
+                      "aks.privateCluster: true, or opt in with aks.unrestrictedApiServer: true")
+    if aks.unrestricted_api_server and not aks.private_cluster:
+        yield Finding("AKM433", ("aks", "unrestrictedApiServer"),
+                      "the public API servers admit every address on the internet "
+                      "(aks.unrestrictedApiServer)",
+                      "list your egress ranges in aks.authorizedIpRanges instead")
+    if aks.private_cluster and aks.authorized_ip_ranges:
+        yield Finding("AKM434", ("aks", "authorizedIpRanges"),
+                      "authorized IP ranges do not apply to private API servers: aksmesh "
+                      "leaves them out", "remove aks.authorizedIpRanges")
+
+
 def check_peering_limit(plan: Plan) -> Iterator[Finding]:
     vnets = len(plan.managed_clusters)
     if plan.peering == "full-mesh" and vnets - 1 > facts.MAX_PEERINGS_PER_VNET:
@@ -473,6 +528,8 @@ PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
     check_mesh_size,
     check_azure_name_lengths,
     check_regions,
+    check_zones,
+    check_cluster_access,
     check_peering_limit,
     check_template_size,
     check_subnet_in_vnet,

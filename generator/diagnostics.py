@@ -215,6 +215,46 @@ CODES = _registry(
              "WireGuard encrypts traffic only between clusters that both run it: every "
              "cluster of the mesh must use the same setting.",
              "cilium:\n  encryption: wireguard\nclusters:\n  - name: we\n    encryption: none"),
+        Code("AKM430", E, "availability zones in a region without zones",
+             "Only some Azure regions have availability zones (Microsoft's regions list); "
+             "AKS refuses a node pool with zones in the others. By default each cluster "
+             "gets its region's zones; zones asked for explicitly are refused there.",
+             "aks:\n  systemPool:\n    zones: [\"1\", \"2\", \"3\"]\nclusters:\n  - name: ukw\n    region: ukwest  # no zones"),
+        Code("AKM431", E, "local accounts disabled without an admin group",
+             "With aks.disableLocalAccounts (the default) only Entra ID identities can use "
+             "the clusters: aks.adminGroupObjectIds must name at least one cluster-admin "
+             "group, or nobody can.",
+             "aks:\n  disableLocalAccounts: true\n  adminGroupObjectIds: []"),
+        Code("AKM432", E, "public API server open to every address",
+             "A public API server must admit only aks.authorizedIpRanges; a private "
+             "cluster, or the explicit aks.unrestrictedApiServer opt-in, lifts this.",
+             "aks:\n  privateCluster: false\n  authorizedIpRanges: []"),
+        Code("AKM433", W, "API server opened to every address by choice",
+             "aks.unrestrictedApiServer makes every cluster's API server reachable from the "
+             "whole internet; aksmesh says so on every run.",
+             "aks:\n  unrestrictedApiServer: true"),
+        Code("AKM434", W, "authorized IP ranges on a private cluster",
+             "Authorized IP ranges apply to public API servers only; with "
+             "aks.privateCluster they are left out of the Bicep.",
+             "aks:\n  privateCluster: true\n  authorizedIpRanges: [203.0.113.0/24]"),
+        Code("AKM440", N, "Bicep resource type without type data",
+             "The --bicep-types data holds no type data for a resource type aksmesh emits "
+             "(facts.TYPES_WITHOUT_REFERENCE_DATA): its body is not checked offline, only "
+             "its syntax. The Bicep compiler itself has the data.",
+             "resource logs 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {...}"),
+        Code("AKM441", E, "generated Bicep declares an unused parameter",
+             "A parameter of a generated Bicep file is referenced nowhere in it (the Bicep "
+             "linter rule no-unused-params).",
+             "param authorizedIpRanges string[]  # in a private cluster's module"),
+        Code("AKM442", E, "generated Bicep shadows a built-in function",
+             "A symbol of a generated Bicep file has the name of a Bicep function, which it "
+             "hides in that file (resourceGroup() can then no longer be called).",
+             "resource resourceGroup 'Microsoft.Resources/resourceGroups@2025-04-01' = {...}"),
+        Code("AKM443", E, "main.bicepparam does not fit main.bicep",
+             "The parameters file must name main.bicep in `using`, set every parameter "
+             "main.bicep requires, only those it declares, with values of the declared "
+             "type and within its decorators, as the Bicep compiler checks them.",
+             "using 'main.bicep'\nparam adminGroupObjectIds = []  # @minLength(1)"),
         # 5xx: verification of the rendered tree (a failure here is a bug in aksmesh)
         Code("AKM501", E, "generated Bicep does not parse",
              "tree-sitter-bicep found a syntax error in a generated Bicep file.",

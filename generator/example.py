@@ -18,6 +18,10 @@ REGIONS = ("northeurope", "westeurope", "francecentral", "germanywestcentral", "
 _VNETS = IPv4Network("10.0.0.0/12")
 _PODS = IPv4Network("10.64.0.0/10")
 MAX_CLUSTERS = 511
+# Values that keep an example valid and deploy nowhere useful: the nil GUID, and
+# TEST-NET-3 (RFC 5737), a range reserved for documentation.
+PLACEHOLDER_ADMIN_GROUP = "00000000-0000-0000-0000-000000000000"
+PLACEHOLDER_AUTHORIZED_RANGE = "203.0.113.0/24"
 
 
 def example_topology(clusters: int, name: str | None = None) -> str:
@@ -32,6 +36,11 @@ def example_topology(clusters: int, name: str | None = None) -> str:
         "cilium:",
         f'  version: "{facts.CILIUM_DEFAULT_VERSION}"',
         f"  maxConnectedClusters: {255 if clusters <= 255 else 511}",
+        "aks:",
+        "  # Placeholders, to replace before deploying: your cluster-admin Entra ID group, and",
+        "  # the public ranges (offices, VPN, CI) that may reach the API servers.",
+        f'  adminGroupObjectIds: ["{PLACEHOLDER_ADMIN_GROUP}"]',
+        f"  authorizedIpRanges: [{PLACEHOLDER_AUTHORIZED_RANGE}]",
         "clusters:",
     ]
     for i in range(clusters):

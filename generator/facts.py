@@ -34,6 +34,22 @@ AZURE_REGIONS = frozenset(
     """.split()
 )
 
+# Availability zones per region, from Microsoft's regions list
+# (https://learn.microsoft.com/azure/reliability/regions-list, column "Availability zones",
+# as published in 2026; read 2026-12-01). Every region with zones has three; AKS names them
+# "1", "2", "3". Regions not listed in AZURE_REGIONS have no entry: AKM402 refuses them.
+REGION_ZONES_AS_OF = "2026-12-01"
+_REGIONS_WITHOUT_ZONES = frozenset(
+    """
+    australiacentral australiacentral2 australiasoutheast brazilsoutheast canadaeast
+    francesouth germanynorth jioindiacentral jioindiawest koreasouth northcentralus
+    norwaywest southafricawest southindia swedensouth switzerlandwest uaecentral ukwest
+    westcentralus westindia westus
+    """.split()
+)
+REGION_ZONES = {region: () if region in _REGIONS_WITHOUT_ZONES else ("1", "2", "3")
+                for region in sorted(AZURE_REGIONS)}
+
 # Ranges AKS refuses for any cluster range (AKS docs, "Configure Azure CNI / kubenet").
 AKS_FORBIDDEN_RANGES = tuple(
     IPv4Network(r) for r in ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")
@@ -94,8 +110,10 @@ MAX_RESOURCES_PER_TEMPLATE = 800
 MAIN_TEMPLATE_RESOURCES = {"full-mesh": (2, 0), "avnm": (1, 2)}
 # Azure Virtual Network Manager: VNets in one connected group by default (raised on request).
 AVNM_MAX_CONNECTED_GROUP_VNETS = 250
-# Azure CLI of the deployment script that commits the AVNM configuration.
-AZ_CLI_VERSION = "2.67.0"
+# main.bicep deploys the cluster stacks one at a time, in topology order: a Kubernetes
+# version bump reaches one cluster after the other, and a failing cluster stops the rest
+# (ARM does not start the next batch of a serial copy loop after a failure).
+CLUSTER_STACK_BATCH_SIZE = 1
 MAX_PEERINGS_PER_VNET = 500
 MAX_NAME_LENGTH = {
     "resource group": 90,
@@ -105,10 +123,19 @@ MAX_NAME_LENGTH = {
     "user-assigned identity": 128,
     "virtual network": 64,
     "network security group": 80,
+    "log analytics workspace": 63,
 }
+
+# Encryption at host needs the subscription feature registered first
+# (`az feature register --namespace Microsoft.Compute --name EncryptionAtHost`, AKS docs
+# "Host-based encryption on AKS"); ephemeral OS disks need none.
+ENCRYPTION_AT_HOST_FEATURE = "Microsoft.Compute/EncryptionAtHost"
 
 # API versions of every resource type aksmesh emits: the newest for which Bicep type data
 # exists (Azure/bicep-types-az), so that the Bicep compiler checks every body (no BCP081).
+# Microsoft.Insights/diagnosticSettings has only preview versions; 2021-05-01-preview is the
+# newest in bicep-types-az (generated/monitor/microsoft.insights/). Workspaces:
+# generated/operationalinsights/microsoft.operationalinsights/2026-03-01.
 API_VERSIONS = {
     "Microsoft.Resources/resourceGroups": "2025-04-01",
     "Microsoft.Network/virtualNetworks": "2025-09-01",
@@ -119,8 +146,36 @@ API_VERSIONS = {
     "Microsoft.Network/networkManagers/networkGroups": "2025-09-01",
     "Microsoft.Network/networkManagers/networkGroups/staticMembers": "2025-09-01",
     "Microsoft.Network/networkManagers/connectivityConfigurations": "2025-09-01",
-    "Microsoft.Resources/deploymentScripts": "2023-08-01",
+    "Microsoft.Network/networkManagers/commits": "2025-09-01",
     "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
     "Microsoft.ContainerService/managedClusters": "2026-05-01",
+    "Microsoft.OperationalInsights/workspaces": "2026-03-01",
+    "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
 }
+# Types of the table above whose type data the reference copy aksmesh verifies against
+# (shared/reference/bicep-types, the data `--bicep-types` points at) does not hold: their
+# bodies are not checked offline, which verify says in a note (AKM440), never silently.
+TYPES_WITHOUT_REFERENCE_DATA = (
+    "Microsoft.OperationalInsights/workspaces",
+    "Microsoft.Insights/diagnosticSettings",
+)
+
+# Functions of Bicep's `az` and `sys` namespaces (Azure/bicep,
+# src/Bicep.Core/Semantics/Namespaces/AzNamespaceType.cs and SystemNamespaceType.cs; Bicep
+# docs "Bicep functions"): a generated symbol must not take one of these names (AKM442).
+BICEP_FUNCTIONS = frozenset(
+    """
+    tenant managementGroup subscription resourceGroup deployment environment deployer
+    resourceId subscriptionResourceId tenantResourceId managementGroupResourceId
+    extensionResourceId providers reference pickZones toLogicalZone toPhysicalZone
+    any array base64 base64ToJson base64ToString bool buildUri cidrHost cidrSubnet coalesce
+    concat contains dataUri dataUriToString dateTimeAdd dateTimeFromEpoch dateTimeToEpoch
+    empty endsWith fail filter first flatten format groupBy guid indexOf int intersection
+    items join json last lastIndexOf length loadFileAsBase64 loadJsonContent
+    loadTextContent loadYamlContent map mapValues max min newGuid objectKeys padLeft
+    parseCidr parseUri range readEnvironmentVariable reduce replace shallowMerge skip sort
+    split startsWith string substring take toLower toObject toUpper trim tryGet union
+    uniqueString uri uriComponent uriComponentToString utcNow
+    """.split()
+)

@@ -20,9 +20,16 @@ from . import facts
 class SystemPool:
     vm_size: str
     count: int
-    zones: tuple[str, ...]
+    zones: tuple[str, ...] | None  # as the topology asks; None: each region's own zones
     max_pods: int
     os_sku: str
+    os_disk_type: str | None  # None: AKS picks (Ephemeral where the VM size allows it)
+
+
+@dataclass(frozen=True)
+class ControlPlaneLogs:
+    retention_days: int
+    categories: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,22 @@ class AksSettings:
     azure_policy: bool
     upgrade_channel: str
     node_os_upgrade_channel: str
+    admin_group_object_ids: tuple[str, ...]
+    authorized_ip_ranges: tuple[str, ...]
+    unrestricted_api_server: bool
+    encryption_at_host: bool
+    control_plane_logs: ControlPlaneLogs | None  # None: opted out
+
+    @property
+    def entra_integration(self) -> bool:
+        """AKS-managed Entra ID integration (aadProfile): for Azure RBAC, and because AKS
+        refuses local accounts disabled on a cluster without it."""
+        return self.azure_rbac or self.disable_local_accounts
+
+    @property
+    def restricts_api_server(self) -> bool:
+        """A public API server that admits only the authorized ranges."""
+        return not self.private_cluster and not self.unrestricted_api_server
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,8 @@ class Cluster:
     identity_name: str
     cluster_deployment: str
     peerings_deployment: str
+    log_workspace_name: str
+    zones: tuple[str, ...]  # availability zones of the system pool, decided per region
     mesh_peers: tuple[MeshPeer, ...]
     explicit: frozenset[str]  # keys written in the topology, as opposed to defaulted
 
@@ -90,6 +115,7 @@ class Cluster:
             "network security group": self.nsg_name,
             "user-assigned identity": self.identity_name,
             "deployment": max((self.cluster_deployment, self.peerings_deployment), key=len),
+            "log analytics workspace": self.log_workspace_name,
         }
 
 
@@ -165,6 +191,7 @@ class Plan:
     peering: str  # full-mesh or avnm
     mesh: NetworkManager | None  # only for avnm
     aks: AksSettings
+    tags: tuple[tuple[str, str], ...]
     clusters: tuple[Cluster, ...]
     peerings: tuple[Peering, ...]
     global_services: tuple[GlobalService, ...]
@@ -174,6 +201,12 @@ class Plan:
     def managed_clusters(self) -> tuple[Cluster, ...]:
         """The clusters the Bicep creates: every one but the hybrid members."""
         return tuple(c for c in self.clusters if c.managed)
+
+    @property
+    def deployment_location(self) -> str:
+        """Where Azure keeps the record of the subscription deployment: the first Azure
+        cluster's region. It must stay the same from one deployment to the next."""
+        return self.managed_clusters[0].region if self.managed_clusters else ""
 
     @cached_property
     def mesh_traffic(self) -> tuple[facts.MeshTraffic, ...]:
@@ -195,8 +228,10 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
     name = data["name"]
     aks = data["aks"]
     pool = aks["systemPool"]
-    clusters = [_plan_cluster(index, name, c, data["cilium"]["encryption"])
+    pool_zones = tuple(pool["zones"]) if "zones" in pool else None
+    clusters = [_plan_cluster(index, name, c, data["cilium"]["encryption"], pool_zones)
                 for index, c in enumerate(data["clusters"])]
+    logs = aks["controlPlaneLogs"]
     endpoints = tuple(MeshPeer(c.name, str(c.clustermesh_ip), facts.CLUSTERMESH_PORT)
                       for c in sorted(clusters, key=lambda c: c.name))
     clusters = [_with_mesh_peers(c, endpoints) for c in clusters]
@@ -215,8 +250,8 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
               if data["peering"] == "avnm" and managed else None),
         aks=AksSettings(
             tier=aks["tier"],
-            system_pool=SystemPool(pool["vmSize"], pool["count"], tuple(pool["zones"]),
-                                   pool["maxPods"], pool["osSku"]),
+            system_pool=SystemPool(pool["vmSize"], pool["count"], pool_zones,
+                                   pool["maxPods"], pool["osSku"], pool.get("osDiskType")),
             private_cluster=aks["privateCluster"],
             disable_local_accounts=aks["disableLocalAccounts"],
             azure_rbac=aks["azureRbac"],
@@ -224,7 +259,14 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
             azure_policy=aks["azurePolicy"],
             upgrade_channel=aks["upgradeChannel"],
             node_os_upgrade_channel=aks["nodeOsUpgradeChannel"],
+            admin_group_object_ids=tuple(aks["adminGroupObjectIds"]),
+            authorized_ip_ranges=tuple(aks["authorizedIpRanges"]),
+            unrestricted_api_server=aks["unrestrictedApiServer"],
+            encryption_at_host=aks["encryptionAtHost"],
+            control_plane_logs=(ControlPlaneLogs(logs["retentionDays"], tuple(logs["categories"]))
+                                if logs["enabled"] else None),
         ),
+        tags=tuple(sorted(data["tags"].items())),
         clusters=tuple(clusters),
         peerings=plan_peerings(managed) if data["peering"] == "full-mesh" else (),
         global_services=tuple(_plan_global_service(i, s)
@@ -283,8 +325,13 @@ def plan_peerings(clusters: list[Cluster]) -> tuple[Peering, ...]:
     )
 
 
-def _plan_cluster(index: int, topology_name: str, c: dict[str, Any], encryption: str
-                  ) -> Cluster:
+def default_zones(region: str) -> tuple[str, ...]:
+    """Every availability zone of the region; none where it has none (or is unknown)."""
+    return facts.REGION_ZONES.get(region, ())
+
+
+def _plan_cluster(index: int, topology_name: str, c: dict[str, Any], encryption: str,
+                  pool_zones: tuple[str, ...] | None) -> Cluster:
     name = c["name"]
     service_cidr = IPv4Network(c["serviceCidr"])
     node_subnet = IPv4Network(c["nodeSubnetCidr"])
@@ -313,6 +360,11 @@ def _plan_cluster(index: int, topology_name: str, c: dict[str, Any], encryption:
         identity_name=f"id-aks-{topology_name}-{name}",
         cluster_deployment=f"{topology_name}-{name}-cluster",
         peerings_deployment=f"{topology_name}-{name}-peerings",
+        log_workspace_name=f"log-{topology_name}-{name}",
+        # As asked (the cluster's own list, else the mesh's), so that a check can refuse
+        # zones where the region has none; else the region's.
+        zones=(() if not c["managed"] else tuple(c["zones"]) if "zones" in c
+               else pool_zones if pool_zones is not None else default_zones(c["region"])),
         mesh_peers=(),
         explicit=frozenset(c),
     )

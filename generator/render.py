@@ -21,6 +21,7 @@ from .plan import Cluster, Plan
 # Output path → template, for files rendered once per topology; then by kind of peering.
 BICEP_FILES = {
     "bicep/main.bicep": "bicep/main.bicep.j2",
+    "bicep/main.bicepparam": "bicep/main.bicepparam.j2",
     "bicep/modules/cluster-stack.bicep": "bicep/modules/cluster-stack.bicep.j2",
     "bicep/modules/cluster.bicep": "bicep/modules/cluster.bicep.j2",
 }

@@ -48,18 +48,44 @@ def verify(plan: Plan, rendered: "Rendered", references: References) -> list[Dia
 
 def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
                        ) -> list[Diagnostic]:
-    from .bicep_verify import TypeLibrary, bicep_findings
+    from . import facts
+    from .bicep_verify import (TypeLibrary, bicep_findings, bicepparam_findings,
+                               shadowed_functions, unused_parameters)
 
     library = TypeLibrary.from_directory(types_dir) if types_dir else None
     diagnostics = []
+    unchecked: dict[str, tuple[str, int, int]] = {}  # type without type data -> first use
     for path, text in files.items():
         if not path.endswith(".bicep"):
             continue
         where = f"{plan.name}/{path}"
         syntax, bodies = bicep_findings(text, library)
+        gaps = [f for f in bodies if f.missing_type in facts.TYPES_WITHOUT_REFERENCE_DATA]
+        for finding in gaps:
+            unchecked.setdefault(finding.missing_type, (where, finding.line, finding.col))
         diagnostics += [diagnostic(code, where, f.line, f.col, f.message, f.hint)
-                        for code, found in (("AKM501", syntax), ("AKM502", bodies))
+                        for code, found in (("AKM501", syntax),
+                                            ("AKM502", [f for f in bodies if f not in gaps]))
                         for f in found]
+        if not syntax:
+            diagnostics += [diagnostic(code, where, f.line, f.col, f.message, f.hint)
+                            for code, found in (
+                                ("AKM441", unused_parameters(text)),
+                                ("AKM442", shadowed_functions(text, facts.BICEP_FUNCTIONS)))
+                            for f in found]
+    # Said once per type, where it is first declared: the gap is the data's, not the file's.
+    for type_name, (where, line, col) in sorted(unchecked.items()):
+        diagnostics.append(diagnostic(
+            "AKM440", where, line, col,
+            f"no type data for {type_name}@{facts.API_VERSIONS[type_name]} in --bicep-types: "
+            "its bodies are checked for syntax only",
+            "add that type's types.json (Azure/bicep-types-az generated/) to the directory"))
+    params = "bicep/main.bicepparam"
+    if params in files:
+        diagnostics += [diagnostic("AKM443", f"{plan.name}/{params}", f.line, f.col,
+                                   f.message, f.hint)
+                        for f in bicepparam_findings(files[params], "main.bicep",
+                                                     files["bicep/main.bicep"])]
     if library is None:
         diagnostics.append(diagnostic("AKM503", f"{plan.name}/bicep/main.bicep", 1, 1,
                                       "Bicep syntax checked; resource bodies not checked",

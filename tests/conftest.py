@@ -73,6 +73,9 @@ clusters:
     nodeSubnetCidr: 10.20.0.0/22
     podCidr: 10.120.0.0/16
     serviceCidr: 10.220.0.0/16
+aks:
+  adminGroupObjectIds: [00000000-0000-0000-0000-000000000000]
+  authorizedIpRanges: [203.0.113.0/24]
 """
 
 def bootstrap_sync(path: str) -> str:

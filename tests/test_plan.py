@@ -7,7 +7,7 @@ from ipaddress import IPv4Address
 import pytest
 
 from conftest import PROJECT, VALID
-from generator import compiler, plan as planning
+from generator import compiler, facts, plan as planning
 from generator.example import example_topology
 
 
@@ -22,7 +22,10 @@ def test_defaults_are_the_schema_defaults(plan):
     schema = json.loads((PROJECT / "topology.schema.json").read_text())
     pool = schema["properties"]["aks"]["properties"]["systemPool"]["properties"]
     assert plan.aks.system_pool.vm_size == pool["vmSize"]["default"]
-    assert list(plan.aks.system_pool.zones) == pool["zones"]["default"]
+    # No mesh-wide default for zones: each cluster gets its region's.
+    assert plan.aks.system_pool.zones is None and "default" not in pool["zones"]
+    assert [c.zones for c in plan.clusters] == [facts.REGION_ZONES[c.region]
+                                                 for c in plan.clusters]
     assert plan.cilium_version == schema["properties"]["cilium"]["properties"]["version"]["default"]
 
 

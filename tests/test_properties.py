@@ -318,8 +318,12 @@ def valid_topologies(draw):
                               "maxConnectedClusters": max_connected}
     elif max_connected == 511:
         topology["cilium"] = {"maxConnectedClusters": 511}
+    # Who administers the clusters and who reaches their API servers: required (AKM431,
+    # AKM432) in every valid topology.
+    topology["aks"] = {"adminGroupObjectIds": ["00000000-0000-0000-0000-000000000000"],
+                       "authorizedIpRanges": ["203.0.113.0/24"]}
     if draw(st.booleans()):
-        topology["aks"] = {
+        topology["aks"] |= {
             "tier": draw(st.sampled_from(["Free", "Standard", "Premium"])),
             "privateCluster": draw(st.booleans()),
             "upgradeChannel": draw(st.sampled_from(["none", "patch", "stable", "rapid",
@@ -330,6 +334,10 @@ def valid_topologies(draw):
                                                   unique=True)),
                            "osSku": draw(st.sampled_from(["AzureLinux", "Ubuntu"]))},
         }
+        if topology["aks"]["systemPool"]["zones"]:
+            for cluster in clusters:  # zones asked for where the region has none: AKM430
+                if not facts.REGION_ZONES[cluster["region"]]:
+                    cluster["zones"] = []
     if draw(st.booleans()):
         topology["gitops"] = {"path": draw(st.sampled_from(["fleet/mesh", "clusters",
                                                             "a/b/c"]))}

@@ -105,6 +105,8 @@ def _mesh(count: int, extra: str = "") -> str:
                   f"    nodeSubnetCidr: 10.{i // 64}.{(i % 64) * 4}.0/24",
                   f"    podCidr: 100.{64 + i // 256}.{i % 256}.0/24",
                   "    serviceCidr: 192.168.0.0/16"]
+    lines += ["aks:", "  adminGroupObjectIds: [00000000-0000-0000-0000-000000000000]",
+              "  authorizedIpRanges: [203.0.113.0/24]"]
     return "\n".join(lines) + "\n"
 
 

@@ -47,7 +47,7 @@ def test_id_as_string_is_a_type_error(found):
 
 
 def test_enum_violation_suggests_a_value(diagnose):
-    [d] = diagnose(VALID + "aks:\n  tier: standard\n")
+    [d] = diagnose(VALID.replace("aks:\n", "aks:\n  tier: standard\n"))
     assert (d.code, d.line) == ("AKM104", 19)
     assert "Standard" in d.hint
 

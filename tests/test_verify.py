@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import PROJECT, REFERENCE
-from generator import compiler, verify
+from generator import compiler, facts, verify
 from generator.example import example_topology
 from generator.load import load_shared_ca
 from generator.render import Rendered, render
@@ -30,7 +30,13 @@ def compiled():
 
 
 def codes(plan, rendered, references=REFERENCES):
-    return [d.code for d in verify.verify(plan, rendered, references)]
+    """Codes found, but the notes on the types the reference data lacks (AKM440), which
+    test_the_example_verifies_clean_with_every_schema counts."""
+    return [d.code for d in without_type_gaps(verify.verify(plan, rendered, references))]
+
+
+def without_type_gaps(diagnostics):
+    return [d for d in diagnostics if d.code != "AKM440"]
 
 
 def with_file(rendered, path, text):
@@ -49,6 +55,8 @@ def test_values_files_are_the_values_verified(tmp_path):
 
 def test_the_example_verifies_clean_with_every_schema(compiled):
     assert codes(*compiled) == []
+    notes = [d for d in verify.verify(*compiled, REFERENCES) if d.code == "AKM440"]
+    assert len(notes) == len(facts.TYPES_WITHOUT_REFERENCE_DATA)
 
 
 def test_without_schemas_render_says_what_it_did_not_check(compiled):
@@ -66,7 +74,8 @@ def test_an_unserved_api_version_is_akm511(compiled):
     plan, rendered = compiled
     path = "clusters/ne/cilium/helmrelease.yaml"
     text = rendered.files[path].replace("helm.toolkit.fluxcd.io/v2", "helm.toolkit.fluxcd.io/v2beta2")
-    [diagnostic] = verify.verify(plan, with_file(rendered, path, text), REFERENCES)
+    [diagnostic] = without_type_gaps(verify.verify(plan, with_file(rendered, path, text),
+                                                   REFERENCES))
     assert diagnostic.code == "AKM511" and "not a served API" in diagnostic.message
 
 
@@ -84,7 +93,8 @@ def test_manifests_are_read_as_yaml_1_1_like_kubernetes_reads_them(compiled):
 def test_unreadable_yaml_is_akm511_at_its_position(compiled):
     plan, rendered = compiled
     path = "clusters/ne/cilium/helmrelease.yaml"
-    [diagnostic] = verify.verify(plan, with_file(rendered, path, "a: [1\nb: 2\n"), REFERENCES)
+    [diagnostic] = without_type_gaps(verify.verify(
+        plan, with_file(rendered, path, "a: [1\nb: 2\n"), REFERENCES))
     assert (diagnostic.code, diagnostic.line, diagnostic.col) == ("AKM511", 2, 2)
     assert "not valid YAML" in diagnostic.message
 
@@ -118,7 +128,7 @@ def test_values_that_disagree_with_the_plan_are_akm514(compiled, change):
 def test_a_private_key_in_clear_is_akm515(compiled):
     plan, rendered = compiled
     broken = with_file(rendered, "clusters/ne/leak.txt", "x\n-----BEGIN RSA PRIVATE KEY-----\n")
-    [diagnostic] = verify.verify(plan, broken, REFERENCES)
+    [diagnostic] = without_type_gaps(verify.verify(plan, broken, REFERENCES))
     assert (diagnostic.code, diagnostic.line) == ("AKM515", 2)
 
 
