@@ -78,9 +78,14 @@ def bicep_literal(value: bool) -> str:
     return "true" if value else "false"
 
 
+_BICEP_ESCAPES = str.maketrans({"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r",
+                                "\t": "\\t"})
+
+
 def bicep_string(text: str) -> str:
-    """Text for inside a single-quoted Bicep string."""
-    return text.replace("\\", "\\\\").replace("'", "\\'")
+    """Text for inside a single-quoted Bicep string: quotes, backslashes and line breaks
+    escaped, and `${`, which would start an interpolation, written `\\${`."""
+    return text.translate(_BICEP_ESCAPES).replace("${", "\\${")
 
 
 @cache

@@ -254,7 +254,7 @@ def test_cluster_stacks_deploy_one_after_the_other(tmp_path):
 
 def test_main_bicepparam_holds_the_topology_parameters(tmp_path):
     text = with_aks("controlPlaneLogs:", "  retentionDays: 60") + \
-        "tags:\n  cost-center: \"42\"\n  owner: it's me\n"
+        "tags:\n  cost-center: \"42\"\n  owner: it's me\n  note: \"${not} interpolated\"\n"
     result = compile_text(tmp_path, text)
     params = result.files["bicep/main.bicepparam"]
     assert params.splitlines()[5] == "using 'main.bicep'"
@@ -263,6 +263,7 @@ def test_main_bicepparam_holds_the_topology_parameters(tmp_path):
     assert "param authorizedIpRanges = [\n  '203.0.113.0/24'\n]" in params
     assert "param logRetentionDays = 60\n" in params
     assert "'cost-center': '42'" in params and "'owner': 'it\\'s me'" in params
+    assert "'note': '\\${not} interpolated'" in params
     # The deployment location the README and the CI workflow read.
     assert f"// deployment location: {result.plan.deployment_location}\n" in params
 
