@@ -12,7 +12,8 @@ import pytest
 
 from conftest import PROJECT, REFERENCE
 from generator import compiler, facts
-from generator.bicep_verify import (Expression, TypeLibrary, resource_declarations,
+from generator.bicep_verify import (Expression, TypeLibrary, declaration_decorators,
+                                    parameter_signatures, resource_declarations,
                                     syntax_errors, top_level_declarations, verify_bicep)
 from generator.diagnostics import Severity
 from generator.example import example_topology
@@ -134,6 +135,17 @@ def test_secure_defaults(rendered):
     assert properties["securityProfile"]["workloadIdentity"]["enabled"] is True
     assert properties["addonProfiles"]["azurepolicy"]["enabled"] is True
     assert properties["autoUpgradeProfile"]["upgradeChannel"] == "patch"
+    # No public API server open to all, an admin group required, control-plane logs sent,
+    # cluster stacks deployed one at a time.
+    assert properties["apiServerAccessProfile"]["authorizedIPRanges"] == Expression(
+        "authorizedIpRanges")
+    main = parameter_signatures(files["bicep/main.bicep"])
+    assert main["adminGroupObjectIds"].decorators.get("minLength") == 1
+    assert main["authorizedIpRanges"].decorators.get("minLength") == 1
+    assert not (main["adminGroupObjectIds"].has_default or main["authorizedIpRanges"].has_default)
+    logs = resources(files, "bicep/modules/cluster.bicep")["controlPlaneLogs"].body
+    assert {"kube-audit-admin", "guard"} <= {log["category"] for log in logs["properties"]["logs"]}
+    assert declaration_decorators(files["bicep/main.bicep"])["clusterStacks"] == {"batchSize": 1}
 
 
 def test_role_assignment_exists_before_the_cluster(rendered):
