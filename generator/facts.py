@@ -129,7 +129,7 @@ MAX_NAME_LENGTH = {
 # Encryption at host needs the subscription feature registered first
 # (`az feature register --namespace Microsoft.Compute --name EncryptionAtHost`, AKS docs
 # "Host-based encryption on AKS"); ephemeral OS disks need none.
-ENCRYPTION_AT_HOST_FEATURE = "Microsoft.Compute/EncryptionAtHost"
+ENCRYPTION_AT_HOST_FEATURE = ("Microsoft.Compute", "EncryptionAtHost")  # namespace, name
 
 # API versions of every resource type aksmesh emits: the newest for which Bicep type data
 # exists (Azure/bicep-types-az), so that the Bicep compiler checks every body (no BCP081).

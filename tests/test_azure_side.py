@@ -362,3 +362,11 @@ def test_the_ci_what_if_loop_deploys_with_the_parameters_file(tmp_path):
         "deployment", "sub", "what-if", "--name", result.plan.name,
         "--location", result.plan.deployment_location,
         "--parameters", f"out/{result.plan.name}//bicep/main.bicepparam"]
+
+
+def test_the_readme_says_which_options_need_a_feature_registration(tmp_path):
+    readme = compile_text(tmp_path, with_aks("encryptionAtHost: true")).files["README.md"]
+    namespace, name = facts.ENCRYPTION_AT_HOST_FEATURE
+    assert f"az feature register --namespace {namespace} --name {name}" in readme
+    readme = compile_text(tmp_path, VALID).files["README.md"]
+    assert "az feature register" not in readme and "encryption at host off" in readme
