@@ -35,9 +35,11 @@ AZURE_REGIONS = frozenset(
 )
 
 # Availability zones per region, from Microsoft's regions list
-# (https://learn.microsoft.com/azure/reliability/regions-list, column "Availability zones",
-# as published in 2026; read 2026-12-01). Every region with zones has three; AKS names them
-# "1", "2", "3". Regions not listed in AZURE_REGIONS have no entry: AKM402 refuses them.
+# (https://learn.microsoft.com/azure/reliability/regions-list, column "Availability zones":
+# "3" or "N/A"), as stored 2026-12-01, and the region list of
+# https://learn.microsoft.com/azure/reliability/availability-zones-service-support. Every
+# region with zones has three, which AKS names "1", "2", "3". Regions outside AZURE_REGIONS
+# have no entry (AKM402 refuses them). A region that gains zones moves out of this list.
 REGION_ZONES_AS_OF = "2026-12-01"
 _REGIONS_WITHOUT_ZONES = frozenset(
     """
