@@ -83,7 +83,10 @@ def _parser() -> tree_sitter.Parser:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bicep.language()))
 
 
+@functools.lru_cache(maxsize=8)
 def _parse(text: str) -> tuple[tree_sitter.Tree, bytes]:
+    # Cached: verify reads each file for syntax, bodies and the linter rules, and the
+    # parameters file check reads main.bicep again; trees are only read, never edited.
     src = text.encode("utf-8")
     return _parser().parse(src), src
 
@@ -769,54 +772,67 @@ def top_level_declarations(text: str) -> list[Declaration]:
 # 027bef66 declares resourceGroup() and its kin), so `resourceGroup()` then fails.
 
 
+# Names a file declares or refers to, found by tree-sitter queries that run in C and
+# return only the identifiers asked about: a mesh of hundreds of clusters makes main.bicep
+# thousands of identifiers long. An identifier that opens a declaration, an object
+# property or a call is a name, not a reference.
+_NAME_OPENERS = ("object_property", "call_expression", "parameter_declaration",
+                 "variable_declaration", "resource_declaration", "module_declaration",
+                 "output_declaration", "type_declaration")
+_LOOP_SYMBOLS = "(loop_variable) @name (loop_enumerator) @name"
+
+
+@functools.cache
+def _query(source: str) -> tree_sitter.Query:
+    return tree_sitter.Query(tree_sitter.Language(tree_sitter_bicep.language()), source)
+
+
+def _captured(source: str, root: tree_sitter.Node) -> list[tree_sitter.Node]:
+    return tree_sitter.QueryCursor(_query(source)).captures(root).get("name", [])
+
+
 def _symbol_nodes(root: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    """The nodes that declare a name in the file: declarations and loop variables."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
+    """The nodes that declare a name in the file: top-level declarations (outputs have a
+    namespace of their own) and loop variables."""
+    for node in root.named_children:
         if node.type.endswith("_declaration") and node.type != "output_declaration":
             parts = _named(node)
             if parts and parts[0].type == "identifier":
                 yield parts[0]
-        elif node.type in ("loop_variable", "loop_enumerator"):
-            yield node
-        stack.extend(node.named_children)
+    yield from _captured(_LOOP_SYMBOLS, root)
 
 
-def _references(root: tree_sitter.Node) -> set[str]:
-    """Names the file refers to: identifiers that are neither declared names, property
-    keys nor called function names."""
-    found: set[str] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        children = node.named_children
-        skip = None
-        if node.type.endswith("_declaration") or node.type in ("object_property",
-                                                               "call_expression"):
-            skip = children[0] if children and children[0].type == "identifier" else None
-        for child in children:
-            if child.type == "identifier" and child != skip:
-                found.add(child.text.decode("utf-8", "replace") if child.text else "")
-            else:
-                stack.append(child)
+def _referenced(root: tree_sitter.Node, src: bytes, names: list[str]) -> set[str]:
+    """Those of `names` the file refers to somewhere: each place the text spells one is
+    looked up in the tree, and counts if it is an identifier that refers (not one inside a
+    string or a comment, nor one that names a declaration, a property or a function)."""
+    if not names:
+        return set()
+    spelled = re.compile(rb"(?<![A-Za-z0-9_])(%s)(?![A-Za-z0-9_])"
+                         % b"|".join(re.escape(name.encode()) for name in names))
+    found = set()
+    for match in spelled.finditer(src):
+        node = root.descendant_for_byte_range(match.start(), match.end())
+        if node is None or node.type != "identifier":
+            continue
+        parent = node.parent
+        if parent is not None and parent.type in _NAME_OPENERS and \
+                _named(parent) and _named(parent)[0] == node:
+            continue
+        found.add(match.group(1).decode())
     return found
 
 
 def unused_parameters(text: str) -> list[BicepFinding]:
     """no-unused-params: every `param` is referenced somewhere in its file."""
     tree, src = _parse(text)
-    used = _references(tree.root_node)
-    findings = []
-    for node in tree.root_node.named_children:
-        if node.type == "parameter_declaration":
-            name = _named(node)[0]
-            if _text(src, name) not in used:
-                findings.append(BicepFinding(*_pos(src, name),
-                                             f"parameter `{_text(src, name)}` is never used "
-                                             "(no-unused-params)",
-                                             "leave the parameter out where nothing needs it"))
-    return findings
+    declared = [_named(node)[0] for node in tree.root_node.named_children
+                if node.type == "parameter_declaration"]
+    used = _referenced(tree.root_node, src, [_text(src, name) for name in declared])
+    return [BicepFinding(*_pos(src, name),
+                         f"parameter `{_text(src, name)}` is never used (no-unused-params)",
+                         "leave the parameter out where nothing needs it")
+            for name in declared if _text(src, name) not in used]
 
 
 def shadowed_functions(text: str, functions: frozenset[str]) -> list[BicepFinding]:
