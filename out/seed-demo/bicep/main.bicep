@@ -5,11 +5,20 @@
 // connectivity between them: a VNet peering in each direction of every pair.
 targetScope = 'subscription'
 
-@description('Object ids of the Entra ID groups that administer every cluster (Azure RBAC for Kubernetes).')
-param adminGroupObjectIds string[] = []
+// Values for these parameters are in main.bicepparam, written from the topology:
+//   az deployment sub create --name seed-demo --location northeurope --parameters main.bicepparam
+@description('Object ids of the Entra ID groups whose members are cluster admins of every cluster (aadProfile.adminGroupObjectIDs).')
+@minLength(1)
+param adminGroupObjectIds string[]
 
-@description('Public CIDR ranges allowed to reach the API servers. Empty allows every address. Ignored for private clusters.')
-param authorizedIpRanges string[] = []
+@description('Public CIDR ranges admitted to the API servers; no other address reaches them.')
+@minLength(1)
+param authorizedIpRanges string[]
+
+@description('Days each cluster\'s Log Analytics workspace keeps its control-plane logs.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int
 
 @description('Tags applied to every resource group and resource.')
 param tags object = {}
@@ -35,6 +44,12 @@ var clusters = [
     serviceCidr: '10.210.0.0/16'
     dnsServiceIP: '10.210.0.10'
     clustermeshIP: '10.10.3.250'
+    logWorkspaceName: 'log-seed-demo-ne'
+    zones: [
+      '1'
+      '2'
+      '3'
+    ]
   }
   {
     name: 'we'
@@ -55,6 +70,12 @@ var clusters = [
     serviceCidr: '10.220.0.0/16'
     dnsServiceIP: '10.220.0.10'
     clustermeshIP: '10.20.3.250'
+    logWorkspaceName: 'log-seed-demo-we'
+    zones: [
+      '1'
+      '2'
+      '3'
+    ]
   }
 ]
 
@@ -71,6 +92,10 @@ var meshVnetCidrs = [
   '192.168.0.0/20'
 ]
 
+// One cluster stack at a time, in topology order: a change of Kubernetes version (or of
+// anything else) reaches one cluster after the other, and a cluster that fails stops the
+// deployment before the next one starts.
+@batchSize(1)
 module clusterStacks 'modules/cluster-stack.bicep' = [for c in clusters: {
   name: c.clusterDeployment
   params: {
@@ -92,11 +117,14 @@ module clusterStacks 'modules/cluster-stack.bicep' = [for c in clusters: {
       serviceCidr: c.serviceCidr
       dnsServiceIP: c.dnsServiceIP
       clustermeshIP: c.clustermeshIP
+      logWorkspaceName: c.logWorkspaceName
+      zones: c.zones
     }
     meshNodeSubnetCidrs: meshNodeSubnetCidrs
     meshVnetCidrs: meshVnetCidrs
     adminGroupObjectIds: adminGroupObjectIds
     authorizedIpRanges: authorizedIpRanges
+    logRetentionDays: logRetentionDays
     tags: tags
   }
 }]

@@ -2,7 +2,8 @@
 //
 // One cluster of the mesh, in its own resource group: the VNet and node subnet, the
 // control-plane identity with Network Contributor on the subnet, and the AKS cluster with
-// no CNI (Cilium is installed by Flux). Settings shared by every cluster are baked in.
+// no CNI (Cilium is installed by Flux), and the Log Analytics workspace of its control-plane logs. Settings shared by every
+// cluster are baked in; what differs per cluster comes in as parameters.
 
 @description('Azure region of the cluster and its network.')
 param location string
@@ -52,11 +53,20 @@ param meshNodeSubnetCidrs string[]
 @description('VNets (node networks) of every member of the mesh, this cluster\'s included.')
 param meshVnetCidrs string[]
 
-@description('Object ids of the Entra ID groups that administer the cluster.')
+@description('Availability zones of the system nodes; empty in a region without zones.')
+param availabilityZones string[]
+
+@description('Object ids of the Entra ID groups whose members are cluster admins.')
 param adminGroupObjectIds string[]
 
-@description('Public CIDR ranges allowed to reach the API server. Empty allows every address.')
+@description('Public CIDR ranges admitted to the API server; no other address reaches it.')
 param authorizedIpRanges string[]
+
+@description('Name of the Log Analytics workspace that receives the control-plane logs.')
+param logWorkspaceName string
+
+@description('Days the workspace keeps the logs.')
+param logRetentionDays int
 
 // Network Contributor, a built-in role: AKS needs it on the node subnet to place the
 // internal load balancers (the ClusterMesh API server's among them).
@@ -245,6 +255,8 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2026-05-01' = {
     nodeResourceGroup: nodeResourceGroup
     enableRBAC: true
     disableLocalAccounts: true
+    // AKS-managed Entra ID integration: AKS refuses disabled local accounts without it.
+    // The admin groups are bound to cluster-admin, with Azure RBAC or Kubernetes RBAC.
     aadProfile: {
       managed: true
       enableAzureRBAC: true
@@ -281,11 +293,9 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2026-05-01' = {
         vmSize: 'Standard_D4ds_v5'
         count: 3
         maxPods: 110
-        availabilityZones: [
-          '1'
-          '2'
-          '3'
-        ]
+        enableEncryptionAtHost: false
+        // Null, not an empty list, where the region has no zones.
+        availabilityZones: empty(availabilityZones) ? null : availabilityZones
         vnetSubnetID: nodeSubnet.id
       }
     ]
@@ -305,6 +315,39 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2026-05-01' = {
   dependsOn: [
     subnetNetworkContributor
   ]
+}
+
+// Control-plane logs: the audit trail (kube-audit-admin, guard) in this cluster's
+// own workspace, in resource-specific tables (AKSAudit, AKSAuditAdmin, AKSControlPlane).
+resource logWorkspace 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
+  name: logWorkspaceName
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: logRetentionDays
+  }
+}
+
+resource controlPlaneLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'control-plane-logs'
+  scope: cluster
+  properties: {
+    workspaceId: logWorkspace.id
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        category: 'kube-audit-admin'
+        enabled: true
+      }
+      {
+        category: 'guard'
+        enabled: true
+      }
+    ]
+  }
 }
 
 @description('Name of the AKS cluster.')

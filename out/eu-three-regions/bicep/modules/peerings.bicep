@@ -16,22 +16,17 @@ resource localVnet 'Microsoft.Network/virtualNetworks@2025-09-01' existing = {
   name: localVnetName
 }
 
-resource remoteVnets 'Microsoft.Network/virtualNetworks@2025-09-01' existing = [for peer in mesh: {
-  name: peer.vnetName
-  scope: resourceGroup(peer.resourceGroup)
-}]
-
-resource peerings 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings@2025-09-01' = [for (peer, i) in mesh: if (peer.vnetName != localVnetName) {
+resource peerings 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings@2025-09-01' = [for peer in mesh: if (peer.vnetName != localVnetName) {
   parent: localVnet
   name: peer.vnetName
   properties: {
     remoteVirtualNetwork: {
-      id: remoteVnets[i].id
+      id: resourceId(peer.resourceGroup, 'Microsoft.Network/virtualNetworks', peer.vnetName)
     }
     // Pod traffic crosses clusters inside Cilium's VXLAN tunnel between node IPs, so
-    // peering the node VNets is all the mesh needs: no gateways.
+    // peering the node VNets is all the mesh needs: no gateways, and no forwarded traffic
+    // (every packet comes from a node of the peered VNet itself).
     allowVirtualNetworkAccess: true
-    allowForwardedTraffic: true
     allowGatewayTransit: false
     useRemoteGateways: false
   }

@@ -24,6 +24,8 @@ param cluster {
   serviceCidr: string
   dnsServiceIP: string
   clustermeshIP: string
+  logWorkspaceName: string
+  zones: string[]
 }
 
 @description('Node subnets of every member of the mesh, this cluster\'s included.')
@@ -32,16 +34,19 @@ param meshNodeSubnetCidrs string[]
 @description('VNets (node networks) of every member of the mesh, this cluster\'s included.')
 param meshVnetCidrs string[]
 
-@description('Object ids of the Entra ID groups that administer the cluster.')
+@description('Object ids of the Entra ID groups whose members are cluster admins.')
 param adminGroupObjectIds string[]
 
-@description('Public CIDR ranges allowed to reach the API server. Empty allows every address.')
+@description('Public CIDR ranges admitted to the API server.')
 param authorizedIpRanges string[]
+
+@description('Days the cluster\'s Log Analytics workspace keeps its control-plane logs.')
+param logRetentionDays int
 
 @description('Tags applied to the resource group and every resource.')
 param tags object
 
-resource resourceGroup 'Microsoft.Resources/resourceGroups@2025-04-01' = {
+resource clusterResourceGroup 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: cluster.resourceGroup
   location: cluster.location
   tags: tags
@@ -49,7 +54,7 @@ resource resourceGroup 'Microsoft.Resources/resourceGroups@2025-04-01' = {
 
 module resources 'cluster.bicep' = {
   name: cluster.clusterDeployment
-  scope: resourceGroup
+  scope: clusterResourceGroup
   params: {
     location: cluster.location
     tags: tags
@@ -67,8 +72,11 @@ module resources 'cluster.bicep' = {
     dnsServiceIP: cluster.dnsServiceIP
     meshNodeSubnetCidrs: meshNodeSubnetCidrs
     meshVnetCidrs: meshVnetCidrs
+    availabilityZones: cluster.zones
     adminGroupObjectIds: adminGroupObjectIds
     authorizedIpRanges: authorizedIpRanges
+    logWorkspaceName: cluster.logWorkspaceName
+    logRetentionDays: logRetentionDays
   }
 }
 
