@@ -215,6 +215,16 @@ CODES = _registry(
              "WireGuard encrypts traffic only between clusters that both run it: every "
              "cluster of the mesh must use the same setting.",
              "cilium:\n  encryption: wireguard\nclusters:\n  - name: we\n    encryption: none"),
+        Code("AKM420", E, "no verification data for this Cilium version",
+             "aksmesh ships the Cilium chart's values schema and CRD schemas for the "
+             "versions it renders for, and verifies every render against them; a version "
+             "it has no data for cannot be verified.",
+             'cilium:\n  version: "1.20.1"  # aksmesh ships data for 1.20.0'),
+        Code("AKM421", E, "no verification data for this Kubernetes version",
+             "aksmesh ships the Kubernetes API schemas of the core kinds it renders for "
+             "every minor version it supports; a version it has no schemas for cannot be "
+             "verified.",
+             'kubernetesVersion: "1.38"  # no schemas shipped for it'),
         # 5xx: verification of the rendered tree (a failure here is a bug in aksmesh)
         Code("AKM501", E, "generated Bicep does not parse",
              "tree-sitter-bicep found a syntax error in a generated Bicep file.",
@@ -223,10 +233,6 @@ CODES = _registry(
              "A resource body does not match the Bicep type data (unknown, read-only or "
              "missing properties, wrong types, patterns or ranges).",
              "properties: {\n  enableRbac: true  # the type data spells it enableRBAC\n}"),
-        Code("AKM503", N, "Bicep resource bodies not checked",
-             "Without --bicep-types DIR (a copy of Azure/bicep-types-az `generated/` data), "
-             "render checks Bicep syntax only.",
-             "aksmesh render topologies/mesh.yaml  # without --bicep-types"),
         Code("AKM511", E, "generated manifest violates its schema",
              "A rendered Flux object does not validate strictly against its CRD schema "
              "(from --crd-schemas), or no schema exists for its API version.",
@@ -235,10 +241,6 @@ CODES = _registry(
              "A rendered values.yaml does not validate against the Cilium chart's "
              "values.schema.json (from --cilium-values-schema).",
              'hubble:\n  relay:\n    enabled: "yes"  # the chart expects a boolean'),
-        Code("AKM513", N, "manifests not checked against schemas",
-             "Without --crd-schemas and --cilium-values-schema, render checks the YAML "
-             "syntax and the mesh consistency of the Flux tree only.",
-             "aksmesh render topologies/mesh.yaml  # without --crd-schemas"),
         Code("AKM514", E, "generated Cilium values disagree with the plan",
              "A cluster's values.yaml does not carry its planned name, id, pod range, "
              "ClusterMesh IP or exactly its planned mesh peers.",
