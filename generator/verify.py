@@ -95,13 +95,14 @@ def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
 
 # ---------------------------------------------------------------- Flux and Cilium
 
-# The rendered files of each cluster that hold Kubernetes objects; the other files are
-# kustomize's own.
-OBJECT_FILES = ("cilium.yaml", "cilium/helmrelease.yaml", "cilium/helmrepository.yaml",
-                "mesh-apps.yaml", "mesh-apps/global-services.yaml",
-                "mesh-apps/cross-cluster-ingress.yaml")
-# The mesh's files of the tree that hold Kubernetes objects (the sops-encrypted CA Secret).
-MESH_OBJECT_FILES = ("cilium-ca/cilium-ca.sops.yaml",)
+# Every document of every rendered YAML file that names an apiVersion and a kind is an
+# object the API server receives, checked against its schema, except kustomize's own
+# (kustomization.yaml, components), which configure a build: kustomize reads a directory's
+# kustomization.yaml as its configuration, never as a resource (kubernetes-sigs/kustomize
+# api/konfig/general.go, RecognizedKustomizationFileNames), so those are not even parsed.
+# Values files are checked as the data they were written from; .sops.yaml is sops' own.
+KUSTOMIZATION_FILE = "kustomization.yaml"
+KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
 # Kubernetes core kinds (group ""): checked against the Kubernetes schemas, not CRDs.
 CORE_GROUP = ""
 
@@ -112,8 +113,11 @@ def verify_flux_files(plan: Plan, rendered: "Rendered", sources: Sources) -> lis
 
     values_validator = (_validator(sources.cilium_values_schema)
                         if sources.cilium_values_schema else None)
-    diagnostics = [message for path in MESH_OBJECT_FILES if path in rendered.files
-                   for message in _object_file_errors(plan, path, rendered.files[path], sources)]
+    values_files = {f"clusters/{cluster.name}/{VALUES_FILE}" for cluster in plan.clusters}
+    diagnostics = [message for path, text in rendered.files.items()
+                   if path.endswith(".yaml") and path not in values_files
+                   and path.rpartition("/")[2] != KUSTOMIZATION_FILE
+                   for message in _object_file_errors(plan, path, text, sources)]
     for cluster in plan.clusters:
         root = f"clusters/{cluster.name}"
         where = f"{plan.name}/{root}/{VALUES_FILE}"
@@ -126,9 +130,6 @@ def verify_flux_files(plan: Plan, rendered: "Rendered", sources: Sources) -> lis
         else:
             diagnostics += [diagnostic("AKM512", where, 1, 1, message)
                             for message in _schema_errors(values_validator, values)]
-        for path in (f"{root}/{name}" for name in OBJECT_FILES):
-            if path in rendered.files:
-                diagnostics += _object_file_errors(plan, path, rendered.files[path], sources)
     return diagnostics
 
 
@@ -146,7 +147,16 @@ def _object_file_errors(plan: Plan, path: str, text: str, sources: Sources
                            mark.column + 1 if mark else 1,
                            f"not valid YAML: {error}".splitlines()[0])]
     return [diagnostic("AKM511", where, 1, 1, message) for document in documents
+            if _is_object(document)
             for message in _manifest_errors(_as_applied(document), sources)]
+
+
+def _is_object(document: Any) -> bool:
+    """A document that names an apiVersion or a kind, and not kustomize's own (a document
+    naming only one of them is an object missing the other: its schema says so)."""
+    if not isinstance(document, dict) or not ({"apiVersion", "kind"} & set(document)):
+        return False
+    return str(document.get("apiVersion", "")).rpartition("/")[0] != KUSTOMIZE_GROUP
 
 
 def _as_applied(document: Any) -> Any:

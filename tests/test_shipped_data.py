@@ -114,6 +114,17 @@ def test_the_shared_ca_secret_is_checked_as_kustomize_controller_applies_it(demo
     assert (code, where) == ("AKM511", path) and "immutible" in message
 
 
+def test_objects_in_any_rendered_file_are_checked(demo):
+    # Not a list of known files: a file a new template adds is checked as it appears.
+    plan, rendered = demo
+    path = "clusters/ne/namespaces.yaml"
+    good = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: rebel-base\n"
+    assert messages(plan, with_file(rendered, path, good)) == []
+    bad = good + "spec:\n  finalizer: [kubernetes]\n"
+    [(code, where, message)] = messages(plan, with_file(rendered, path, bad))
+    assert (code, where) == ("AKM511", path) and "finalizer" in message
+
+
 def test_an_unknown_core_kind_is_akm511(demo):
     plan, rendered = demo
     path = "clusters/ne/mesh-apps/global-services.yaml"
