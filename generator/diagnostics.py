@@ -264,6 +264,11 @@ CODES = _registry(
              "Azure/bicep-types-az writes (a list of types whose `$ref`s point inside it). "
              "The check it was for cannot run, so nothing is written.",
              '[{"$type": "ResourceType", "name": ...  # a types.json cut short'),
+        Code("AKM604", E, "shipped verification data damaged",
+             "A file of the verification data inside the aksmesh package cannot be read or "
+             "is not what scripts/derive_data.py writes: the installation is damaged. The "
+             "check it was for cannot run, so nothing is written.",
+             "generator/data/cilium/values.schema.json  # truncated by a failed copy"),
         # 9xx: the output tree
         Code("AKM901", E, "output tree out of date",
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "

@@ -68,8 +68,18 @@ def verify(plan: Plan, rendered: "Rendered", references: References) -> list[Dia
         try:
             diagnostics += check()
         except LoadError as error:  # a schema that cannot be read: that check cannot run
-            diagnostics.append(error.diagnostic)
+            diagnostics.append(_damaged_if_shipped(error.diagnostic))
     return diagnostics + scan_for_secrets(plan, rendered.files)
+
+
+def _damaged_if_shipped(unusable: Diagnostic) -> Diagnostic:
+    """A shipped file that cannot be used is not the user's to fix: the install is damaged."""
+    if not Path(unusable.file).resolve().is_relative_to(shipped.DATA.resolve()):
+        return unusable
+    return diagnostic("AKM604", unusable.file, unusable.line, unusable.col,
+                      f"the verification data aksmesh ships is damaged: {unusable.message}",
+                      "reinstall aksmesh (pip install --force-reinstall aksmesh); in a "
+                      "checkout, `git checkout generator/data` or `make data`")
 
 
 # ---------------------------------------------------------------- Bicep

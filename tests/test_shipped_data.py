@@ -157,6 +157,23 @@ def test_the_readme_says_when_other_data_was_given(tmp_path):
     assert same.described(plan) == References().described(plan)
 
 
+def test_damaged_shipped_data_is_akm604(demo, tmp_path, monkeypatch):
+    plan, rendered = demo
+    data = tmp_path / "data"
+    shutil.copytree(shipped.DATA, data)
+    broken = data / "cilium" / "values.schema.json"
+    broken.write_text('{"type": "object",\n oops}\n')
+    monkeypatch.setattr(shipped, "DATA", data)
+    [damaged] = verify.verify(plan, rendered, References())
+    assert (damaged.code, damaged.file, damaged.line) == ("AKM604", str(broken), 2)
+    assert "reinstall aksmesh" in damaged.hint
+    # The same file given by the user is the user's to fix (AKM603).
+    given = tmp_path / "values.schema.json"
+    shutil.copyfile(broken, given)
+    [unusable] = verify.verify(plan, rendered, References(cilium_values_schema=given))
+    assert unusable.code == "AKM603"
+
+
 # ---------------------------------------------------------------- provenance
 
 
