@@ -215,24 +215,41 @@ def test_the_azure_data_holds_only_the_types_the_bicep_uses():
 
 def test_a_missing_input_is_named_with_where_to_get_it(tmp_path, monkeypatch):
     script = derive_script()
-    monkeypatch.setitem(facts.API_VERSIONS, "Microsoft.OperationalInsights/workspaces", "2025-02-01")
+    monkeypatch.setitem(facts.API_VERSIONS, "Microsoft.Example/widgets", "2025-02-01")
     with pytest.raises(script.MissingInput) as error:
         script.derive(tmp_path, None)
     message = str(error.value)
-    assert "bicep-types/microsoft.operationalinsights/2025-02-01/types.json: missing" in message
-    assert "Microsoft.OperationalInsights/workspaces@2025-02-01" in message
+    assert "bicep-types/microsoft.example/2025-02-01/types.json: missing" in message
+    assert "Microsoft.Example/widgets@2025-02-01" in message
     assert "AZURE_FILES" in message
+    # A type known to have no upstream file here is no error: it is recorded as not shipped.
+    assert "operationalinsights" not in message.lower()
+
+
+def require_upstream():
+    if not UPSTREAM.is_dir():
+        if os.environ.get(REQUIRE_UPSTREAM):
+            pytest.fail(f"{UPSTREAM} is missing, and {REQUIRE_UPSTREAM} is set")
+        pytest.skip(f"no {UPSTREAM}: the upstream files to re-derive the data from are not "
+                    "beside this checkout")
+
+
+def test_a_type_without_upstream_data_is_recorded_as_not_shipped(monkeypatch):
+    require_upstream()
+    monkeypatch.setitem(facts.API_VERSIONS, "Microsoft.OperationalInsights/workspaces", "2026-03-01")
+    outputs = derive_script().derive(UPSTREAM, None)
+    record = json.loads(outputs["data"]["PROVENANCE.json"])
+    assert record["not_shipped"] == [{"type": "Microsoft.OperationalInsights/workspaces@2026-03-01",
+                                      "reason": "no Microsoft.OperationalInsights types.json in "
+                                                "shared/reference"}]
+    assert not any("operationalinsights" in name for name in outputs["data"])
 
 
 def test_the_shipped_data_is_what_the_derive_script_makes_of_upstream():
     """`make data` from ../shared/reference gives the committed bytes (drift from upstream,
     or a hand edit, fails here). The Kubernetes schemas come from a wheel that is not kept
     beside the project: they are compared with their recorded sha256 above."""
-    if not UPSTREAM.is_dir():
-        if os.environ.get(REQUIRE_UPSTREAM):
-            pytest.fail(f"{UPSTREAM} is missing, and {REQUIRE_UPSTREAM} is set")
-        pytest.skip(f"no {UPSTREAM}: the upstream files to re-derive the data from are not "
-                    "beside this checkout")
+    require_upstream()
     outputs = derive_script().derive(UPSTREAM, None)
     for where, root in (("data", shipped.DATA), ("tests", REFERENCE)):
         for relative, data in outputs[where].items():
