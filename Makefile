@@ -4,14 +4,12 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TOPOLOGIES := $(wildcard topologies/*.yaml)
-# Upstream schemas (Azure type data, Flux CRDs, Cilium values), where this checkout sits
-# beside shared/; without them render says what it could not check.
-REFERENCE := $(wildcard ../shared/reference)
-VERIFY := $(if $(REFERENCE),--bicep-types $(REFERENCE)/bicep-types \
-	--crd-schemas $(REFERENCE)/flux --crd-schemas $(REFERENCE)/cilium/crds \
-	--cilium-values-schema $(REFERENCE)/cilium/values.schema.json)
+# Upstream files `make data` derives generator/data/ and tests/reference/ from (see
+# generator/data/README.md): this project's copy of them, and kubernetes-validate's schemas.
+REFERENCE ?= ../shared/reference
+KUBERNETES ?=
 
-.PHONY: render check test bench docs clean
+.PHONY: render check test bench docs data clean
 
 # Recreate the virtualenv when the dependencies change.
 $(INSTALLED): pyproject.toml
@@ -23,11 +21,11 @@ $(INSTALLED): pyproject.toml
 
 ## Render every topology in topologies/ into out/ (also regenerates the golden trees).
 render: $(INSTALLED)
-	$(BIN)/aksmesh render $(VERIFY) $(TOPOLOGIES)
+	$(BIN)/aksmesh render $(TOPOLOGIES)
 
 ## Fail when out/ is not what render would write.
 check: $(INSTALLED)
-	$(BIN)/aksmesh check $(VERIFY) $(TOPOLOGIES)
+	$(BIN)/aksmesh check $(TOPOLOGIES)
 
 ## Run the test suite.
 test: $(INSTALLED)
@@ -40,6 +38,11 @@ bench: $(INSTALLED)
 ## Regenerate docs/diagnostics.md and docs/topology.md from their sources.
 docs: $(INSTALLED)
 	$(BIN)/python -m generator.docs
+
+## Re-derive the shipped verification data from upstream files (REFERENCE=, KUBERNETES=).
+data: $(INSTALLED)
+	$(BIN)/python scripts/derive_data.py --reference $(REFERENCE) \
+		$(if $(KUBERNETES),--kubernetes $(KUBERNETES))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -472,6 +472,26 @@ def check_cilium_version(plan: Plan) -> Iterator[Finding]:
                       f'use "{facts.CILIUM_DEFAULT_VERSION}"')
 
 
+def check_verification_data(plan: Plan) -> Iterator[Finding]:
+    """render verifies against the data aksmesh ships: a version it has none for cannot be
+    verified. (Versions AKM401/AKM404 refuse are reported there only.)"""
+    from . import shipped
+
+    minor = ".".join(plan.cilium_version.split(".")[:2])
+    if minor in facts.CILIUM_SUPPORTED_MINORS and \
+            plan.cilium_version not in shipped.cilium_versions():
+        yield Finding("AKM420", ("cilium", "version"),
+                      f"aksmesh has no values or CRD schemas for Cilium {plan.cilium_version}"
+                      ": its render cannot be verified",
+                      f"use {' or '.join(map(repr, shipped.cilium_versions()))}")
+    if plan.kubernetes_version in facts.AKS_SUPPORTED_MINORS and \
+            plan.kubernetes_version not in shipped.kubernetes_versions():
+        yield Finding("AKM421", ("kubernetesVersion",),
+                      f"aksmesh has no Kubernetes API schemas for {plan.kubernetes_version}: "
+                      "its render cannot be verified",
+                      f"use {' or '.join(map(repr, shipped.kubernetes_versions()))}")
+
+
 # ---------------------------------------------------------------- mesh features
 
 
@@ -522,6 +542,7 @@ def check_unique_services(plan: Plan) -> Iterator[Finding]:
 PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
     check_kubernetes_version,
     check_cilium_version,
+    check_verification_data,
     check_unique_names,
     check_reserved_names,
     check_unique_ids,

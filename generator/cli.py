@@ -80,16 +80,18 @@ def _parser() -> argparse.ArgumentParser:
         rendering.add_argument(
             "--bicep-types", type=_directory, metavar="DIR",
             help="Azure/bicep-types-az type data (<namespace>/<api-version>/types.json) to "
-                 "check every Bicep resource body against, as the Bicep compiler does.")
+                 "check every Bicep resource body against, as the Bicep compiler does, "
+                 "instead of the data aksmesh ships.")
         rendering.add_argument(
             "--crd-schemas", type=_directory, action="append", default=[], metavar="DIR",
             help="Directory of CRD JSON schemas, <group>/<kind>_<version>.json or "
                  "<kind>_<version>.json (kubeconform's layouts), to validate every Flux and "
-                 "Cilium object against, strictly. Repeatable.")
+                 "Cilium object against, strictly, instead of the schemas aksmesh ships. "
+                 "Repeatable.")
         rendering.add_argument(
             "--cilium-values-schema", type=_file, metavar="FILE",
             help="The Cilium chart's values.schema.json, to validate every values.yaml "
-                 "against.")
+                 "against, instead of the one aksmesh ships for the topology's version.")
         _format(rendering)
 
     example_ = command("example", example, "Print a valid example topology of any size "

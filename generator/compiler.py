@@ -69,7 +69,7 @@ def compile_topology(path: Path, options: Options = Options(), display: str | No
         return result
     ca, findings = _shared_ca(path, result.file)
     if not has_errors(findings):
-        rendered = render(result.plan, ca)
+        rendered = render(result.plan, ca, options.references.described(result.plan))
         findings += verify(result.plan, rendered, options.references)
     result.diagnostics += strictly(findings) if options.strict else findings
     if result.ok:

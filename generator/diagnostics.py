@@ -215,6 +215,16 @@ CODES = _registry(
              "WireGuard encrypts traffic only between clusters that both run it: every "
              "cluster of the mesh must use the same setting.",
              "cilium:\n  encryption: wireguard\nclusters:\n  - name: we\n    encryption: none"),
+        Code("AKM420", E, "no verification data for this Cilium version",
+             "aksmesh ships the Cilium chart's values schema and CRD schemas for the "
+             "versions it renders for, and verifies every render against them; a version "
+             "it has no data for cannot be verified.",
+             'cilium:\n  version: "1.20.1"  # aksmesh ships data for 1.20.0'),
+        Code("AKM421", E, "no verification data for this Kubernetes version",
+             "aksmesh ships the Kubernetes API schemas of the core kinds it renders for "
+             "every minor version it supports; a version it has no schemas for cannot be "
+             "verified.",
+             'kubernetesVersion: "1.38"  # no schemas shipped for it'),
         Code("AKM430", E, "availability zones in a region without zones",
              "Only some Azure regions have availability zones (Microsoft's regions list); "
              "AKS refuses a node pool with zones in the others. By default each cluster "
@@ -238,7 +248,7 @@ CODES = _registry(
              "aks.privateCluster they are left out of the Bicep.",
              "aks:\n  privateCluster: true\n  authorizedIpRanges: [203.0.113.0/24]"),
         Code("AKM440", N, "Bicep resource type without type data",
-             "The --bicep-types data holds no type data for a resource type aksmesh emits "
+             "aksmesh has no type data for a resource type it emits "
              "(facts.TYPES_WITHOUT_REFERENCE_DATA): its body is not checked offline, only "
              "its syntax. The Bicep compiler itself has the data.",
              "resource logs 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {...}"),
@@ -263,10 +273,6 @@ CODES = _registry(
              "A resource body does not match the Bicep type data (unknown, read-only or "
              "missing properties, wrong types, patterns or ranges).",
              "properties: {\n  enableRbac: true  # the type data spells it enableRBAC\n}"),
-        Code("AKM503", N, "Bicep resource bodies not checked",
-             "Without --bicep-types DIR (a copy of Azure/bicep-types-az `generated/` data), "
-             "render checks Bicep syntax only.",
-             "aksmesh render topologies/mesh.yaml  # without --bicep-types"),
         Code("AKM511", E, "generated manifest violates its schema",
              "A rendered Flux object does not validate strictly against its CRD schema "
              "(from --crd-schemas), or no schema exists for its API version.",
@@ -275,10 +281,6 @@ CODES = _registry(
              "A rendered values.yaml does not validate against the Cilium chart's "
              "values.schema.json (from --cilium-values-schema).",
              'hubble:\n  relay:\n    enabled: "yes"  # the chart expects a boolean'),
-        Code("AKM513", N, "manifests not checked against schemas",
-             "Without --crd-schemas and --cilium-values-schema, render checks the YAML "
-             "syntax and the mesh consistency of the Flux tree only.",
-             "aksmesh render topologies/mesh.yaml  # without --crd-schemas"),
         Code("AKM514", E, "generated Cilium values disagree with the plan",
              "A cluster's values.yaml does not carry its planned name, id, pod range, "
              "ClusterMesh IP or exactly its planned mesh peers.",
@@ -302,6 +304,11 @@ CODES = _registry(
              "Azure/bicep-types-az writes (a list of types whose `$ref`s point inside it). "
              "The check it was for cannot run, so nothing is written.",
              '[{"$type": "ResourceType", "name": ...  # a types.json cut short'),
+        Code("AKM604", E, "shipped verification data damaged",
+             "A file of the verification data inside the aksmesh package cannot be read or "
+             "is not what scripts/derive_data.py writes: the installation is damaged. The "
+             "check it was for cannot run, so nothing is written.",
+             "generator/data/cilium/values.schema.json  # truncated by a failed copy"),
         # 9xx: the output tree
         Code("AKM901", E, "output tree out of date",
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "

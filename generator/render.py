@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
 
-from . import facts, yaml_text
+from . import facts, shipped, yaml_text
 from .cache import cache_dir
 from .ca import SECRET_NAME, SharedCa
 from .load import TEMPLATES_DIR
@@ -133,12 +134,18 @@ def cluster_files(plan: Plan) -> dict[str, str]:
     return files
 
 
-def render(plan: Plan, ca: SharedCa | None) -> Rendered:
+def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None = None
+           ) -> Rendered:
+    """`verified`: what verify checks each kind of file against, in words (the README
+    says it); by default the data aksmesh ships."""
     env = jinja_env()
     context = CaContext(ca is not None, ca.secret_name if ca else SECRET_NAME,
                         ca.file_name if ca else "", ca.recipients if ca else ())
+    if verified is None:
+        verified = shipped.described(plan.cilium_version, plan.kubernetes_version)
     files = {"README.md": env.get_template("README.md.j2").render(plan=plan, ca=context,
-                                                                   facts=facts)}
+                                                                   facts=facts,
+                                                                   verified=verified)}
     for path, template in {**BICEP_FILES, **PEERING_FILES[plan.peering]}.items():
         files[path] = env.get_template(template).render(plan=plan, facts=facts)
     files["TOPOLOGY.md"] = render_topology_page(plan, env)

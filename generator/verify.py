@@ -1,9 +1,10 @@
 """Stage 5, verify: every rendered file checked offline before anything is written.
 
 A finding here means aksmesh rendered something wrong: it is reported against the
-rendered file and stops the write. What cannot be checked is said, as a note. Schemas are
-the user's to give (`--bicep-types`, `--crd-schemas`, `--cilium-values-schema`), the way
-kubeconform takes a schema location; aksmesh ships none of them.
+rendered file and stops the write. Everything is checked against the data aksmesh ships
+(`shipped`: Azure type data, Flux and Cilium CRD schemas, the Cilium chart's values
+schema, Kubernetes core schemas); the user may give other data instead (`--bicep-types`,
+`--crd-schemas`, `--cilium-values-schema`), the way kubeconform takes a schema location.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import shipped
 from .diagnostics import Diagnostic, diagnostic
 from .load import LoadError, load_reference_json, unusable_reference
 from .plan import Cluster, Plan
@@ -25,22 +27,59 @@ if TYPE_CHECKING:  # render (and Jinja) is imported only by the commands that re
 
 @dataclass(frozen=True)
 class References:
-    """Schema data the user passes in; empty where it was not given."""
+    """Schema data the user passes in instead of the shipped data; empty where not given."""
 
     bicep_types: Path | None = None
     crd_schemas: tuple[Path, ...] = ()  # <group>/<kind>_<version>.json, as kubeconform reads
     cilium_values_schema: Path | None = None
 
+    def resolved(self, plan: Plan) -> Sources:
+        """What a render of `plan` is checked against: what the user gave, else the data
+        aksmesh ships for the plan's Cilium and Kubernetes versions."""
+        return Sources(
+            self.bicep_types or shipped.bicep_types(),
+            self.crd_schemas or shipped.crd_schemas(plan.cilium_version),
+            self.cilium_values_schema or shipped.cilium_values_schema(plan.cilium_version),
+            shipped.kubernetes_schemas(plan.kubernetes_version))
+
+    def described(self, plan: Plan) -> dict[str, str]:
+        """What each check is made against, in words, for the generated README. Data given
+        that is the shipped data itself (links to its files) is described as such."""
+        return shipped.described(
+            plan.cilium_version, plan.kubernetes_version,
+            bicep_types=not shipped.is_shipped(self.bicep_types),
+            crd_schemas=not all(map(shipped.is_shipped, self.crd_schemas)),
+            cilium_values_schema=not shipped.is_shipped(self.cilium_values_schema))
+
+
+@dataclass(frozen=True)
+class Sources:
+    bicep_types: Path
+    crd_schemas: tuple[Path, ...]
+    cilium_values_schema: Path | None  # None: no data for the version (check refuses it)
+    kubernetes_schemas: Path | None  # <kind>-<version>.json of the core kinds, or None
+
 
 def verify(plan: Plan, rendered: "Rendered", references: References) -> list[Diagnostic]:
+    sources = references.resolved(plan)
     diagnostics = []
-    for check in (lambda: verify_bicep_files(plan, rendered.files, references.bicep_types),
-                  lambda: verify_flux_files(plan, rendered, references)):
+    for check in (lambda: verify_bicep_files(plan, rendered.files, sources.bicep_types),
+                  lambda: verify_flux_files(plan, rendered, sources)):
         try:
             diagnostics += check()
         except LoadError as error:  # a schema that cannot be read: that check cannot run
-            diagnostics.append(error.diagnostic)
+            diagnostics.append(_damaged_if_shipped(error.diagnostic))
     return diagnostics + scan_for_secrets(plan, rendered.files)
+
+
+def _damaged_if_shipped(unusable: Diagnostic) -> Diagnostic:
+    """A shipped file that cannot be used is not the user's to fix: the install is damaged."""
+    if not Path(unusable.file).resolve().is_relative_to(shipped.DATA.resolve()):
+        return unusable
+    return diagnostic("AKM604", unusable.file, unusable.line, unusable.col,
+                      f"the verification data aksmesh ships is damaged: {unusable.message}",
+                      "reinstall aksmesh (pip install --force-reinstall aksmesh); in a "
+                      "checkout, `git checkout generator/data` or `make data`")
 
 
 # ---------------------------------------------------------------- Bicep
@@ -48,6 +87,7 @@ def verify(plan: Plan, rendered: "Rendered", references: References) -> list[Dia
 
 def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
                        ) -> list[Diagnostic]:
+    """Syntax, and with type data (always, but in unit tests) every resource body."""
     from . import facts
     from .bicep_verify import (TypeLibrary, bicep_findings, bicepparam_findings,
                                shadowed_functions, unused_parameters)
@@ -77,77 +117,92 @@ def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
     for type_name, (where, line, col) in sorted(unchecked.items()):
         diagnostics.append(diagnostic(
             "AKM440", where, line, col,
-            f"no type data for {type_name}@{facts.API_VERSIONS[type_name]} in --bicep-types: "
+            f"no type data for {type_name}@{facts.API_VERSIONS[type_name]}: "
             "its bodies are checked for syntax only",
-            "add that type's types.json (Azure/bicep-types-az generated/) to the directory"))
+            "derive its types.json (Azure/bicep-types-az generated/) with `make data`, "
+            "then drop it from facts.TYPES_WITHOUT_REFERENCE_DATA"))
     params = "bicep/main.bicepparam"
     if params in files:
         diagnostics += [diagnostic("AKM443", f"{plan.name}/{params}", f.line, f.col,
                                    f.message, f.hint)
                         for f in bicepparam_findings(files[params], "main.bicep",
                                                      files["bicep/main.bicep"])]
-    if library is None:
-        diagnostics.append(diagnostic("AKM503", f"{plan.name}/bicep/main.bicep", 1, 1,
-                                      "Bicep syntax checked; resource bodies not checked",
-                                      "pass --bicep-types DIR to check them against the "
-                                      "Azure type data"))
     return diagnostics
 
 
 # ---------------------------------------------------------------- Flux and Cilium
 
-# The rendered files of each cluster that hold Kubernetes objects; the other files are
-# kustomize's own.
-OBJECT_FILES = ("cilium.yaml", "cilium/helmrelease.yaml", "cilium/helmrepository.yaml",
-                "mesh-apps.yaml", "mesh-apps/global-services.yaml",
-                "mesh-apps/cross-cluster-ingress.yaml")
-# Kubernetes core kinds (group "") have no CRD schema: only custom resources are looked up.
+# Every document of every rendered YAML file that names an apiVersion and a kind is an
+# object the API server receives, checked against its schema, except kustomize's own
+# (kustomization.yaml, components), which configure a build: kustomize reads a directory's
+# kustomization.yaml as its configuration, never as a resource (kubernetes-sigs/kustomize
+# api/konfig/general.go, RecognizedKustomizationFileNames), so those are not even parsed.
+# Values files are checked as the data they were written from; .sops.yaml is sops' own.
+KUSTOMIZATION_FILE = "kustomization.yaml"
+KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
+# Kubernetes core kinds (group ""): checked against the Kubernetes schemas, not CRDs.
 CORE_GROUP = ""
 
 
-def verify_flux_files(plan: Plan, rendered: "Rendered", references: References
-                      ) -> list[Diagnostic]:
-    """Cilium values (checked as the data they were written from) and Flux objects."""
-    import yaml
-
+def verify_flux_files(plan: Plan, rendered: "Rendered", sources: Sources) -> list[Diagnostic]:
+    """Cilium values (checked as the data they were written from) and every object."""
     from .render import VALUES_FILE
 
-    values_validator = (_validator(references.cilium_values_schema)
-                        if references.cilium_values_schema else None)
-    diagnostics = []
+    values_validator = (_validator(sources.cilium_values_schema)
+                        if sources.cilium_values_schema else None)
+    values_files = {f"clusters/{cluster.name}/{VALUES_FILE}" for cluster in plan.clusters}
+    diagnostics = [message for path, text in rendered.files.items()
+                   if path.endswith(".yaml") and path not in values_files
+                   and path.rpartition("/")[2] != KUSTOMIZATION_FILE
+                   for message in _object_file_errors(plan, path, text, sources)]
     for cluster in plan.clusters:
         root = f"clusters/{cluster.name}"
         where = f"{plan.name}/{root}/{VALUES_FILE}"
         values = rendered.values[cluster.name]
         diagnostics += [diagnostic("AKM514", where, 1, 1, problem)
                         for problem in values_disagreements(cluster, plan, values)]
-        if values_validator is not None:
+        if values_validator is None:
+            diagnostics.append(diagnostic("AKM512", where, 1, 1, "no values schema for "
+                                          f"Cilium {plan.cilium_version} to check against"))
+        else:
             diagnostics += [diagnostic("AKM512", where, 1, 1, message)
                             for message in _schema_errors(values_validator, values)]
-        for path in (f"{root}/{name}" for name in OBJECT_FILES):
-            if path not in rendered.files:
-                continue
-            where = f"{plan.name}/{path}"
-            try:
-                # The C loader: hundreds of clusters make thousands of these small files.
-                documents = [d for d in yaml.load_all(rendered.files[path],
-                                                      Loader=yaml.CSafeLoader) if d]
-            except yaml.YAMLError as error:
-                mark = getattr(error, "problem_mark", None)
-                diagnostics.append(diagnostic("AKM511", where, mark.line + 1 if mark else 1,
-                                              mark.column + 1 if mark else 1,
-                                              f"not valid YAML: {error}".splitlines()[0]))
-                continue
-            if references.crd_schemas:
-                diagnostics += [diagnostic("AKM511", where, 1, 1, message)
-                                for document in documents
-                                for message in _manifest_errors(document, references)]
-    if not (references.crd_schemas and references.cilium_values_schema):
-        diagnostics.append(diagnostic(
-            "AKM513", f"{plan.name}/clusters", 1, 1,
-            "Flux manifests and Cilium values checked for consistency, not against schemas",
-            "pass --crd-schemas DIR and --cilium-values-schema FILE"))
     return diagnostics
+
+
+def _object_file_errors(plan: Plan, path: str, text: str, sources: Sources
+                        ) -> list[Diagnostic]:
+    import yaml
+
+    where = f"{plan.name}/{path}"
+    try:
+        # The C loader: hundreds of clusters make thousands of these small files.
+        documents = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d]
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        return [diagnostic("AKM511", where, mark.line + 1 if mark else 1,
+                           mark.column + 1 if mark else 1,
+                           f"not valid YAML: {error}".splitlines()[0])]
+    return [diagnostic("AKM511", where, 1, 1, message) for document in documents
+            if _is_object(document)
+            for message in _manifest_errors(_as_applied(document), sources)]
+
+
+def _is_object(document: Any) -> bool:
+    """A document that names an apiVersion or a kind, and not kustomize's own (a document
+    naming only one of them is an object missing the other: its schema says so)."""
+    if not isinstance(document, dict) or not ({"apiVersion", "kind"} & set(document)):
+        return False
+    return str(document.get("apiVersion", "")).rpartition("/")[0] != KUSTOMIZE_GROUP
+
+
+def _as_applied(document: Any) -> Any:
+    """The object the API server receives: kustomize-controller decrypts a sops-encrypted
+    object and drops its `sops` metadata before applying it (fluxcd/kustomize-controller
+    internal/decryptor/decryptor.go, DecryptResource)."""
+    if isinstance(document, dict) and isinstance(document.get("sops"), dict):
+        return {k: v for k, v in document.items() if k != "sops"}
+    return document
 
 
 def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -> Iterator[str]:
@@ -178,15 +233,26 @@ def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -
         yield f"encryption does not match the planned {cluster.encryption}"
 
 
-def _manifest_errors(document: dict[str, Any], references: References) -> Iterator[str]:
+def _manifest_errors(document: dict[str, Any], sources: Sources) -> Iterator[str]:
     api_version, kind = str(document.get("apiVersion", "")), str(document.get("kind", ""))
     if api_version.rpartition("/")[0] == CORE_GROUP:
-        return
-    schema = _schema_file(api_version, kind, references.crd_schemas)
-    if schema is None:
-        yield f"no schema for {api_version} {kind} in --crd-schemas: not a served API"
-        return
+        schema = _core_schema_file(api_version, kind, sources.kubernetes_schemas)
+        if schema is None:
+            yield f"no Kubernetes schema for {api_version} {kind}: not a core kind aksmesh knows"
+            return
+    else:
+        schema = _schema_file(api_version, kind, sources.crd_schemas)
+        if schema is None:
+            yield f"no schema for {api_version} {kind} in the CRD schemas: not a served API"
+            return
     yield from _schema_errors(_validator(schema), document)
+
+
+@cache
+def _core_schema_file(api_version: str, kind: str, directory: Path | None) -> Path | None:
+    """kubernetes-validate's layout: <kind>-<version>.json."""
+    path = directory / f"{kind.lower()}-{api_version}.json" if directory else None
+    return path if path is not None and path.is_file() else None
 
 
 @cache
@@ -198,14 +264,20 @@ def _schema_file(api_version: str, kind: str, directories: tuple[Path, ...]) -> 
     return next((path for path in candidates if path.is_file()), None)
 
 
+_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+
+
 @cache
 def _validator(schema_path: Path) -> Any:
     """A draft 7 validator (CRD and chart schemas declare no $schema; kubeconform reads
-    them as draft 7): jsonschema-rs, or jsonschema for the schemas it refuses (the Cilium
-    CRDs use regexes such as `\\PC` that its regex engine does not know)."""
+    them as draft 7; the Kubernetes core schemas declare draft 2020-12): jsonschema-rs, or
+    jsonschema for the schemas it refuses (the Cilium CRDs use regexes such as `\\PC`
+    that its regex engine does not know)."""
     import jsonschema_rs
 
     schema = load_reference_json(schema_path)
+    if isinstance(schema, dict) and schema.get("$schema") == _DRAFT_2020_12:
+        return jsonschema_rs.Draft202012Validator(schema)
     try:
         return jsonschema_rs.Draft7Validator(schema)
     except jsonschema_rs.ValidationError:

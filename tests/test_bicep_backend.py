@@ -266,11 +266,17 @@ def test_adding_a_cluster_changes_only_what_it_must(tmp_path):
     assert inserted[2].strip() == f"'{vnet}'"
 
 
-def test_render_notes_when_bodies_are_not_type_checked(tmp_path):
+def test_render_checks_bodies_against_the_shipped_type_data(tmp_path, monkeypatch):
+    # No --bicep-types: the shipped data is used, so an outdated table stops the render.
     path = tmp_path / "mesh.yaml"
     path.write_text(example_topology(2))
     result = compiler.compile_topology(path)
-    assert result.ok and "AKM503" in [d.code for d in result.diagnostics]
+    assert result.ok and [d.code for d in result.diagnostics] == ["AKM601"]  # no CA here
+    monkeypatch.setitem(facts.API_VERSIONS, "Microsoft.Network/virtualNetworks", "2019-01-01")
+    found = compiler.compile_topology(path).diagnostics
+    bodies = [d for d in found if d.code != "AKM601"]
+    assert bodies and all(d.code == "AKM502" and "no type data for Microsoft.Network/"
+                          "virtualNetworks@2019-01-01" in d.message for d in bodies)
 
 
 def test_a_type_data_violation_stops_the_render(tmp_path, monkeypatch):

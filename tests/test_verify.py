@@ -59,8 +59,12 @@ def test_the_example_verifies_clean_with_every_schema(compiled):
     assert len(notes) == len(facts.TYPES_WITHOUT_REFERENCE_DATA)
 
 
-def test_without_schemas_render_says_what_it_did_not_check(compiled):
-    assert codes(*compiled, References()) == ["AKM503", "AKM513"]
+def test_without_schemas_given_the_shipped_data_verifies_everything(compiled):
+    plan, rendered = compiled
+    assert codes(plan, rendered, References()) == []
+    sources = References().resolved(plan)
+    assert sources.bicep_types.is_dir() and sources.cilium_values_schema.is_file()
+    assert sources.kubernetes_schemas.name == f"v{plan.kubernetes_version}"
 
 
 def test_an_unknown_field_in_a_helmrelease_is_akm511(compiled):

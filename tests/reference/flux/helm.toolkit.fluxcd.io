@@ -1,0 +1,1 @@
+../../../generator/data/flux/helm.toolkit.fluxcd.io

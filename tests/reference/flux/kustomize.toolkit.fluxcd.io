@@ -1,0 +1,1 @@
+../../../generator/data/flux/kustomize.toolkit.fluxcd.io

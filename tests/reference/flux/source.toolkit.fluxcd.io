@@ -1,0 +1,1 @@
+../../../generator/data/flux/source.toolkit.fluxcd.io
