@@ -57,6 +57,10 @@ CLUSTERMESH_IP_FROM_END = 5
 # Default DNS service IP: the 10th address of the service range, as AKS does.
 DNS_SERVICE_IP_OFFSET = 10
 
+# Flux release the flux-system patches are written against (the v2.9.4 install manifests
+# they are built over in the tests); `flux bootstrap --version` installs exactly it.
+FLUX_VERSION = "2.9.4"
+
 # Cilium ClusterMesh API server port.
 CLUSTERMESH_PORT = 2379
 WIREGUARD_PORT = 51871

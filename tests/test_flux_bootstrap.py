@@ -1,10 +1,12 @@
 """generator/templates/flux/flux-system/kustomization.yaml: Flux controllers that run before any CNI exists.
 
-The test imitates what `flux bootstrap` commits to clusters/<cluster>/flux-system/:
-gotk-components.yaml (the Flux v2.9.4 install manifests kept in shared/reference, assembled
-the way their own kustomization.yaml lists them) and a minimal gotk-sync.yaml, next to our
-kustomization.yaml. It builds that directory with the real `kubectl kustomize` and checks
-the result: every controller on the host network with node DNS, schedulable on not-ready
+The test imitates clusters/<cluster>/flux-system/ as `flux bootstrap` v2.9.4 leaves it, step
+by step (tests/bootstrap_model.py cites the sources): our kustomization.yaml and the empty
+gotk-components.yaml and gotk-sync.yaml the README has the user commit; then bootstrap's
+ReconcileComponents writes gotk-components.yaml (the Flux v2.9.4 install manifests kept in
+shared/reference) and applies the directory, while gotk-sync.yaml is still empty; then
+ReconcileSyncConfig writes gotk-sync.yaml and applies it again. Both states are built with
+the real `kubectl kustomize`; the final one is checked: every controller on the host network with node DNS, schedulable on not-ready
 nodes, on its own host ports, fetching artifacts and posting events through localhost, and
 tied to the node of source-controller. Nothing is mocked; nothing here has run on a cluster.
 """
@@ -158,14 +160,30 @@ def reference() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def bootstrap_dir(tmp_path_factory, reference) -> Path:
-    """clusters/<cluster>/flux-system/ as `flux bootstrap` leaves it, with our kustomization.yaml."""
+    """clusters/<cluster>/flux-system/ as `flux bootstrap` leaves it, with our kustomization.yaml,
+    built at the first apply of bootstrap (gotk-sync.yaml still the README's empty file)."""
     directory = tmp_path_factory.mktemp("flux-system")
-    # JSON documents are YAML; the content is what matters to kustomize, not the layout.
+    shutil.copyfile(OURS, directory / "kustomization.yaml")
+    (directory / "gotk-sync.yaml").touch()  # the README's step before bootstrap
+    # ReconcileComponents. JSON documents are YAML; the content is what matters to kustomize.
     (directory / "gotk-components.yaml").write_text(
         "".join("---\n" + json.dumps(doc, indent=1) + "\n" for doc in reference), encoding="utf-8")
+    first = kustomize(directory)
+    assert first.returncode == 0, f"the first apply of bootstrap fails:\n{first.stderr}"
+    assert {identity(o) for o in load_all(first.stdout)} == {identity(o) for o in reference}
+    # ReconcileSyncConfig.
     (directory / "gotk-sync.yaml").write_text(GOTK_SYNC, encoding="utf-8")
-    shutil.copyfile(OURS, directory / "kustomization.yaml")
     return directory
+
+
+def test_the_first_apply_fails_without_the_empty_gotk_sync(tmp_path, reference):
+    """What the README's step prevents: ReconcileComponents applies this kustomization
+    before ReconcileSyncConfig has written gotk-sync.yaml (flux2 v2.9.4 bootstrap.go Run)."""
+    shutil.copyfile(OURS, tmp_path / "kustomization.yaml")
+    (tmp_path / "gotk-components.yaml").write_text(
+        "".join("---\n" + json.dumps(doc) + "\n" for doc in reference), encoding="utf-8")
+    result = kustomize(tmp_path)
+    assert result.returncode != 0 and "gotk-sync.yaml" in result.stderr
 
 
 @pytest.fixture(scope="module")
