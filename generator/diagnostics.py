@@ -246,6 +246,20 @@ CODES = _registry(
         Code("AKM515", E, "secret in clear in the output",
              "A rendered file holds a private key or an unencrypted Secret value.",
              "a PEM private key block, or a Secret with stringData in clear, in a rendered file"),
+        Code("AKM520", E, "a Kustomization's objects do not apply in order",
+             "Applied as kustomize-controller does (staged server-side apply: Namespaces "
+             "and CRDs first, every object dry-run before any is applied, dependsOn "
+             "honoured), an object is refused: its namespace does not exist, its kind is "
+             "not served yet, or an encrypted Secret is not decrypted. One refusal fails "
+             "the whole Kustomization.",
+             "kind: Service\nmetadata:\n  namespace: rebel-base  # no Namespace rebel-base "
+             "on this cluster"),
+        Code("AKM521", E, "a rendered Namespace is not left to its owners",
+             "A Namespace aksmesh renders for the mesh's objects must carry "
+             "`kustomize.toolkit.fluxcd.io/ssa: IfNotPresent` and "
+             "`kustomize.toolkit.fluxcd.io/prune: disabled`, so Flux never takes over or "
+             "deletes an app team's namespace.",
+             "kind: Namespace\nmetadata:\n  name: rebel-base  # no annotations"),
         # 6xx: inputs besides the topology
         Code("AKM601", W, "no shared Cilium CA",
              "Without the CA file that `aksmesh ca init` creates, every cluster generates "

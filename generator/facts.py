@@ -61,6 +61,22 @@ DNS_SERVICE_IP_OFFSET = 10
 # they are built over in the tests); `flux bootstrap --version` installs exactly it.
 FLUX_VERSION = "2.9.4"
 
+# Kinds the rendered Kustomizations apply, by who makes the API server serve them and
+# whether objects of the kind live in a namespace (the apply model in apply_model.py).
+# Core kinds are always served (Kubernetes API reference); the Flux kinds once bootstrap
+# has applied gotk-components.yaml (the v2.9.4 CRDs); the Cilium kinds once cilium-operator
+# runs (it registers its CRDs at start-up; the chart ships none).
+CORE_KINDS = {"Namespace": False, "Service": True, "ConfigMap": True, "Secret": True,
+              "ServiceAccount": True, "Deployment": True}
+FLUX_KINDS = {"GitRepository": True, "HelmRepository": True, "OCIRepository": True,
+              "HelmChart": True, "Bucket": True, "Kustomization": True, "HelmRelease": True,
+              "Alert": True, "Provider": True, "Receiver": True}
+CILIUM_KINDS = {"CiliumNetworkPolicy": True, "CiliumClusterwideNetworkPolicy": False,
+                "CiliumLoadBalancerIPPool": False, "CiliumBGPClusterConfig": False}
+# Namespaces every cluster has when the flux-system Kustomization first reconciles:
+# Kubernetes' own, and flux-system (gotk-components.yaml creates it during bootstrap).
+PRESENT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "flux-system")
+
 # Cilium ClusterMesh API server port.
 CLUSTERMESH_PORT = 2379
 WIREGUARD_PORT = 51871

@@ -182,6 +182,13 @@ class Plan:
         return tuple(t for t in facts.MESH_TRAFFIC
                      if t.port != str(facts.WIREGUARD_PORT) or self.encryption == "wireguard")
 
+    @cached_property
+    def mesh_namespaces(self) -> tuple[str, ...]:
+        """The namespaces the mesh-apps Kustomization creates on every cluster when missing
+        (the global services live there): without them kustomize-controller's dry-run
+        fails on the first Service and applies nothing."""
+        return tuple(sorted({s.namespace for s in self.global_services}))
+
     def flows_into(self, cluster: Cluster) -> tuple[Flow, ...]:
         return tuple(f for f in self.segmentation or () if f.destination.cluster == cluster.name)
 

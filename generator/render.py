@@ -43,6 +43,7 @@ MESH_APPS_FILES = {
     "mesh-apps.yaml": "flux/mesh-apps.yaml.j2",
     "mesh-apps/kustomization.yaml": "flux/mesh-apps/kustomization.yaml.j2",
 }
+NAMESPACES_FILE = "mesh-apps/namespaces.yaml"
 GLOBAL_SERVICES_FILE = "mesh-apps/global-services.yaml"
 SEGMENTATION_FILE = "mesh-apps/cross-cluster-ingress.yaml"
 # Above this many clusters TOPOLOGY.md keeps its table and leaves the diagram out.
@@ -120,6 +121,8 @@ def cluster_files(plan: Plan) -> dict[str, str]:
     files = dict(CLUSTER_FILES)
     if plan.global_services or plan.segmentation is not None:
         files |= MESH_APPS_FILES
+    if plan.mesh_namespaces:
+        files[NAMESPACES_FILE] = "flux/mesh-apps/namespaces.yaml.j2"
     if plan.global_services:
         files[GLOBAL_SERVICES_FILE] = "flux/mesh-apps/global-services.yaml.j2"
     if plan.segmentation is not None:

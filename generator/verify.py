@@ -40,7 +40,8 @@ def verify(plan: Plan, rendered: "Rendered", references: References) -> list[Dia
             diagnostics += check()
         except LoadError as error:  # a schema that cannot be read: that check cannot run
             diagnostics.append(error.diagnostic)
-    return diagnostics + scan_for_secrets(plan, rendered.files)
+    return diagnostics + verify_apply_order(plan, rendered.files) + \
+        scan_for_secrets(plan, rendered.files)
 
 
 # ---------------------------------------------------------------- Bicep
@@ -207,6 +208,45 @@ def _schema_errors(validator: Any, document: Any) -> Iterator[str]:
              for e in errors]
     for path, error in sorted(zip(paths, errors), key=lambda pair: pair[0]):
         yield f"{'.'.join(path) or '(root)'}: {error.message}"
+
+
+# ---------------------------------------------------------------- apply order
+
+
+def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
+    """Every cluster's Kustomizations, applied as kustomize-controller does (apply_model):
+    each object accepted when its turn comes, and no app team's namespace ever deleted."""
+    import yaml
+
+    from . import apply_model
+
+    documents: dict[str, list[dict[str, Any]]] = {}
+    for path, text in files.items():
+        if path.endswith(".yaml") and (path.startswith(("clusters/", "cilium-ca/"))):
+            try:
+                documents[path] = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader)
+                                   if isinstance(d, dict)]
+            except yaml.YAMLError:
+                documents[path] = []  # reported as AKM511 by verify_flux_files
+    diagnostics = []
+    for cluster in plan.clusters:
+        root = f"clusters/{cluster.name}"
+        for problem in apply_model.apply_cluster(root, plan.gitops_path, documents):
+            diagnostics.append(diagnostic(
+                "AKM520", f"{plan.name}/{problem.file}", 1, 1,
+                f"{cluster.name}: Kustomization {problem.kustomization}: {problem.message}"))
+    for path, docs in documents.items():
+        for document in docs:
+            placed = apply_model.Placed(path, document)
+            annotations = (document.get("metadata") or {}).get("annotations") or {}
+            if placed.kind == "Namespace" and (
+                    apply_model.prune_would_delete(placed)
+                    or annotations.get(apply_model.SSA_ANNOTATION) != "IfNotPresent"):
+                diagnostics.append(diagnostic(
+                    "AKM521", f"{plan.name}/{path}", 1, 1,
+                    f"Namespace {placed.name} would be adopted or pruned by Flux: it is "
+                    f"the app team's"))
+    return diagnostics
 
 
 # ---------------------------------------------------------------- secrets
