@@ -151,6 +151,19 @@ CODES = _registry(
              "Segmentation governs traffic between clusters only; a flow from a cluster to "
              "itself changes nothing.",
              "segmentation:\n  allow:\n    - {from: {cluster: ne}, to: {cluster: ne}}"),
+        Code("AKM211", E, "a Service port is listed twice",
+             "Kubernetes refuses a Service with two ports of the same number and protocol "
+             "(ValidateService).",
+             "ports:\n  - {name: http, port: 80}\n  - {name: web, port: 80}  # 80/TCP again"),
+        Code("AKM212", E, "a Service port name is missing or repeated",
+             "With several ports every port needs a name, and the names must differ "
+             "(validateServicePort).",
+             "ports:\n  - {port: 80}\n  - {port: 443}  # no names"),
+        Code("AKM213", E, "a Service selector Kubernetes refuses",
+             "Selector keys must be label keys ([prefix/]name) and values label values "
+             "(at most 63 characters, alphanumerics, '-', '_', '.', alphanumeric at both "
+             "ends).",
+             "selector:\n  app: rebel base  # a space"),
         # 3xx: addresses
         Code("AKM301", E, "invalid CIDR or address",
              "The value is not an IPv4 CIDR (a.b.c.d/n) or IPv4 address.",
@@ -260,6 +273,11 @@ CODES = _registry(
              "`kustomize.toolkit.fluxcd.io/prune: disabled`, so Flux never takes over or "
              "deletes an app team's namespace.",
              "kind: Namespace\nmetadata:\n  name: rebel-base  # no annotations"),
+        Code("AKM522", E, "a rendered core object the API server refuses",
+             "Validated as the Kubernetes API server does (k8s_validation, from "
+             "pkg/apis/core/validation): names, port names and numbers, unique ports, "
+             "label and annotation keys and values. A JSON schema checks none of these.",
+             "kind: Service\nspec:\n  ports:\n    - {port: 80}\n    - {port: 80}"),
         # 6xx: inputs besides the topology
         Code("AKM601", W, "no shared Cilium CA",
              "Without the CA file that `aksmesh ca init` creates, every cluster generates "

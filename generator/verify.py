@@ -215,10 +215,11 @@ def _schema_errors(validator: Any, document: Any) -> Iterator[str]:
 
 def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     """Every cluster's Kustomizations, applied as kustomize-controller does (apply_model):
-    each object accepted when its turn comes, and no app team's namespace ever deleted."""
+    each object accepted when its turn comes (and valid as the API server validates core
+    objects, k8s_validation), and no app team's namespace ever deleted."""
     import yaml
 
-    from . import apply_model
+    from . import apply_model, k8s_validation
 
     documents: dict[str, list[dict[str, Any]]] = {}
     for path, text in files.items():
@@ -238,6 +239,10 @@ def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     for path, docs in documents.items():
         for document in docs:
             placed = apply_model.Placed(path, document)
+            for field_path, message in k8s_validation.validate_object(document):
+                diagnostics.append(diagnostic(
+                    "AKM522", f"{plan.name}/{path}", 1, 1,
+                    f"{placed.describe()}: {'.'.join(map(str, field_path))}: {message}"))
             annotations = (document.get("metadata") or {}).get("annotations") or {}
             if placed.kind == "Namespace" and (
                     apply_model.prune_would_delete(placed)
