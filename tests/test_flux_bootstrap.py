@@ -53,7 +53,14 @@ UPSTREAM_DEFAULT_PORTS = {8080, 9090, 9292, 9440}
 NODE_PORTS = {4240, 4244, 9234, 9879, 9890, 9891, 9962, 9963, 9964, 9965, 10248, 10249, 10250, 10256}
 
 TOLERATED_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
-                    "node.kubernetes.io/network-unavailable", "CriticalAddonsOnly")
+                    "node.kubernetes.io/network-unavailable", "CriticalAddonsOnly",
+                    # cilium-operator (set-cilium-node-taints, the chart's default) taints
+                    # nodes whose agent is not running: Flux must run to repair Cilium.
+                    "node.cilium.io/agent-not-ready")
+# Listeners that must answer on loopback only: host-network pods are outside every
+# NetworkPolicy, and these serve the fleet repository's artifacts and accept events.
+LOOPBACK_ONLY = {"source-controller": "--storage-addr", "notification-controller": "--events-addr"}
+LOOPBACK = "127.0.0.1"
 
 CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
 NAMESPACED = {"ServiceAccount", "Service", "Deployment", "NetworkPolicy", "ResourceQuota",
@@ -347,7 +354,7 @@ def test_events_go_to_notification_controller_on_localhost(deployments, referenc
     assert sorted(senders) == sorted(("source-controller", "kustomize-controller", "helm-controller"))
     for name in senders:
         url = urlsplit(addr_flags(deployments[name])["--events-addr"])
-        assert (url.scheme, url.hostname, url.port) == ("http", "localhost", events_port), name
+        assert (url.scheme, url.hostname, url.port) == ("http", LOOPBACK, events_port), name
 
 
 @pytest.mark.parametrize("name", CONSUMERS)
@@ -356,7 +363,27 @@ def test_consumers_fetch_artifacts_from_localhost(deployments, name):
     env = {e["name"]: e for e in container(deployments[name])["env"]}
     # host:port, not a URL: the controllers assign it to url.Host of the artifact URL.
     assert env["SOURCE_CONTROLLER_LOCALHOST"] == {"name": "SOURCE_CONTROLLER_LOCALHOST",
-                                                  "value": f"localhost:{storage}"}
+                                                  "value": f"{LOOPBACK}:{storage}"}
+
+
+@pytest.mark.parametrize("name", sorted(LOOPBACK_ONLY))
+def test_artifacts_and_events_listen_on_loopback_only(deployments, name):
+    value = addr_flags(deployments[name])[LOOPBACK_ONLY[name]]
+    assert value.rpartition(":")[0] == LOOPBACK, f"{name} {LOOPBACK_ONLY[name]}={value}"
+
+
+@pytest.mark.parametrize("name", CONTROLLERS)
+def test_probes_of_loopback_listeners_go_to_loopback(deployments, name):
+    """The kubelet probes the pod IP (the node's, on the host network) unless `host` says
+    otherwise: a probe of a loopback-only listener must name the loopback address."""
+    deployment = deployments[name]
+    loopback_ports = {listen_port(v) for f, v in addr_flags(deployment).items()
+                      if "://" not in v and f != "--storage-adv-addr"
+                      and v.rpartition(":")[0] == LOOPBACK}
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        get = container(deployment).get(probe, {}).get("httpGet")
+        if get and port_number(deployment, get["port"]) in loopback_ports:
+            assert get.get("host") == LOOPBACK, f"{name} {probe}"
 
 
 def test_advertised_storage_address_is_consistent(built, deployments, reference_deployments):
