@@ -288,6 +288,21 @@ CODES = _registry(
              "The CA file beside the topology must be the sops-encrypted Secret in "
              "flux-system that `aksmesh ca init` writes; aksmesh never copies a CA in clear.",
              "topologies/mesh/cilium-ca.sops.yaml  # a Secret in clear"),
+        Code("AKM610", W, "the shared CA must be rotated soon",
+             "Cilium's certgen refuses to issue a certificate that would outlive the CA "
+             "(certgen.enforceCAValidityThroughoutLeavesDuration): from the CA's expiry "
+             "minus the 365-day leaf validity on, no mesh or Hubble certificate is renewed "
+             "and the mesh stops when the last ones expire. `check` and `render` warn 180 "
+             "days before that date.",
+             "aksmesh check topologies/mesh.yaml  # a CA that expires in 500 days"),
+        Code("AKM611", E, "the shared CA can no longer renew the mesh's certificates",
+             "certgen already refuses to issue leaves from this CA (it expires within "
+             "their 365 days), or the CA is valid for less than one leaf's lifetime.",
+             "aksmesh check topologies/mesh.yaml  # a CA that expires in 300 days"),
+        Code("AKM612", W, "the shared CA's expiry cannot be read",
+             "The CA file does not carry the CA certificate in clear (an older aksmesh "
+             "wrote it), so its lifetime cannot be checked without the age key.",
+             "topologies/mesh/cilium-ca.sops.yaml  # no aksmesh.io/ca-certificate annotation"),
         Code("AKM603", E, "schema or type data not usable",
              "A file given with --bicep-types, --crd-schemas or --cilium-values-schema is "
              "not JSON, a schema is not a draft 7 JSON Schema, or a types.json is not what "

@@ -77,6 +77,16 @@ CILIUM_KINDS = {"CiliumNetworkPolicy": True, "CiliumClusterwideNetworkPolicy": F
 # Kubernetes' own, and flux-system (gotk-components.yaml creates it during bootstrap).
 PRESENT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "flux-system")
 
+# The shared CA and the leaf certificates Cilium's certgen issues from it (ClusterMesh and
+# Hubble, `tls.auto.certValidityDuration`, chart default 365 days, renewed every 4 months
+# by the CronJob). The chart's certgen.enforceCAValidityThroughoutLeavesDuration (true)
+# makes certgen fail once the CA would expire before a new leaf: from CA expiry minus the
+# leaf validity on, no certificate is renewed. A 10-year CA leaves 9 years of renewals.
+CA_VALIDITY_DAYS = 3650
+LEAF_CERT_VALIDITY_DAYS = 365
+# `check` warns this long before certgen starts failing: time to rotate the CA calmly.
+CA_ROTATION_WARNING_DAYS = 180
+
 # Cilium ClusterMesh API server port.
 CLUSTERMESH_PORT = 2379
 WIREGUARD_PORT = 51871

@@ -213,14 +213,17 @@ def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
             },
             "apiserver": {
                 "service": service,
-                "tls": {"authMode": "cluster", "auto": {"enabled": True, "method": "cronJob"}},
+                "tls": {"authMode": "cluster", "auto": {
+                    "enabled": True, "method": "cronJob",
+                    "certValidityDuration": facts.LEAF_CERT_VALIDITY_DAYS}},
             },
         },
         "hubble": {
             "enabled": True,
             "relay": {"enabled": plan.hubble_relay},
             "ui": {"enabled": plan.hubble_ui},
-            "tls": {"auto": {"enabled": True, "method": "cronJob"}},
+            "tls": {"auto": {"enabled": True, "method": "cronJob",
+                             "certValidityDuration": facts.LEAF_CERT_VALIDITY_DAYS}},
         },
     }
 
@@ -262,6 +265,10 @@ VALUES_COMMENTS = {
     ("hubble",): "Observability: Hubble on every node; relay and UI as the topology says.",
     ("hubble", "tls", "auto"): "As for ClusterMesh: generated certificates stay out of the "
                                "release (cilium/cilium#36012).",
+    ("clustermesh", "apiserver", "tls", "auto", "certValidityDuration"):
+        "Days; certgen refuses to issue a certificate that outlives the shared CA\n"
+        f"({facts.CA_VALIDITY_DAYS} days from `aksmesh ca init`): rotate it before "
+        "(README.md).",
 }
 
 
