@@ -90,6 +90,9 @@ CA_ROTATION_WARNING_DAYS = 180
 # Cilium ClusterMesh API server port.
 CLUSTERMESH_PORT = 2379
 WIREGUARD_PORT = 51871
+# Hubble's server on every node (hubble.listenAddress ":4244"); Hubble Relay dials it on
+# every node of the mesh, the other clusters' included.
+HUBBLE_PORT = 4244
 
 
 class MeshTraffic(NamedTuple):
@@ -114,6 +117,8 @@ MESH_TRAFFIC = (
                 "Cilium WireGuard encryption between the nodes of the mesh"),
     MeshTraffic("allow-mesh-clustermesh-apiserver", "Tcp", str(CLUSTERMESH_PORT), 140,
                 "Other clusters reach this cluster's ClusterMesh API server"),
+    MeshTraffic("allow-mesh-hubble", "Tcp", str(HUBBLE_PORT), 150,
+                "Hubble Relay reads the flows of every node of the mesh"),
 )
 
 # Azure limits (Azure subscription and service limits).

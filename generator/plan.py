@@ -178,9 +178,10 @@ class Plan:
     @cached_property
     def mesh_traffic(self) -> tuple[facts.MeshTraffic, ...]:
         """What each node subnet admits from the others: WireGuard's port only where
-        WireGuard runs (a check keeps it mesh-wide)."""
+        WireGuard runs (a check keeps it mesh-wide), Hubble's only where Relay runs."""
         return tuple(t for t in facts.MESH_TRAFFIC
-                     if t.port != str(facts.WIREGUARD_PORT) or self.encryption == "wireguard")
+                     if (t.port != str(facts.WIREGUARD_PORT) or self.encryption == "wireguard")
+                     and (t.port != str(facts.HUBBLE_PORT) or self.hubble_relay))
 
     @cached_property
     def mesh_namespaces(self) -> tuple[str, ...]:
