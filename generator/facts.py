@@ -87,6 +87,10 @@ LEAF_CERT_VALIDITY_DAYS = 365
 # `check` warns this long before certgen starts failing: time to rotate the CA calmly.
 CA_ROTATION_WARNING_DAYS = 180
 
+# Annotation by which a Service asks Cilium's LB-IPAM for a given address (Cilium docs,
+# "LoadBalancer IP Address Management"); the hybrid members' ClusterMesh IP is asked this way.
+LBIPAM_IPS_ANNOTATION = "lbipam.cilium.io/ips"
+
 # Cilium ClusterMesh API server port.
 CLUSTERMESH_PORT = 2379
 WIREGUARD_PORT = 51871

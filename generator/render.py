@@ -188,6 +188,8 @@ def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
             "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
             "service.beta.kubernetes.io/azure-load-balancer-ipv4": str(cluster.clustermesh_ip),
         }
+    else:
+        service["annotations"] = {facts.LBIPAM_IPS_ANNOTATION: str(cluster.clustermesh_ip)}
     return {
         "cluster": {"name": cluster.name, "id": cluster.id},
         **({"aksbyocni": {"enabled": True}} if cluster.managed else {}),
@@ -253,8 +255,10 @@ VALUES_COMMENTS = {
                                            "cover. No per-peer tls: the CA is shared.",
     ("clustermesh", "apiserver", "service"): "The peers dial this Service at the cluster's "
                                              "ClusterMesh IP: on AKS an internal\nAzure load "
-                                             "balancer pinned to it; elsewhere, yours to "
-                                             "provide at that address.",
+                                             "balancer pinned to it; elsewhere the address is "
+                                             "requested from Cilium's\nLB-IPAM (a "
+                                             "CiliumLoadBalancerIPPool holding it must exist, "
+                                             "see README.md).",
     ("clustermesh", "apiserver", "tls", "authMode"): "Every cluster lists every peer and "
                                                      "trusts one CA: each can use its own\n"
                                                      "etcd user (remote-<cluster name>).",

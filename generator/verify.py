@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import facts
 from .diagnostics import Diagnostic, diagnostic
 from .load import LoadError, load_reference_json, unusable_reference
 from .plan import Cluster, Plan
@@ -144,8 +145,9 @@ def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -
     if listed != planned:
         yield f"mesh peers {sorted(listed)} do not match the planned {sorted(planned)}"
     annotations = mesh.get("apiserver", {}).get("service", {}).get("annotations", {})
-    if cluster.managed and annotations.get(
-            "service.beta.kubernetes.io/azure-load-balancer-ipv4") != str(cluster.clustermesh_ip):
+    requested = annotations.get("service.beta.kubernetes.io/azure-load-balancer-ipv4"
+                                if cluster.managed else facts.LBIPAM_IPS_ANNOTATION)
+    if requested != str(cluster.clustermesh_ip):
         yield f"ClusterMesh load balancer IP is not {cluster.clustermesh_ip}"
     wireguard = values.get("encryption", {}).get("type") == "wireguard" and \
         values["encryption"].get("enabled") is True
