@@ -176,6 +176,16 @@ class Plan:
         return tuple(c for c in self.clusters if c.managed)
 
     @cached_property
+    def deployment_location(self) -> str | None:
+        """Where Azure keeps the subscription deployment's record: the first managed
+        cluster's region (a hybrid member's region is free text, not an Azure region)."""
+        return self.managed_clusters[0].region if self.managed_clusters else None
+
+    @property
+    def hybrid_clusters(self) -> tuple[Cluster, ...]:
+        return tuple(c for c in self.clusters if not c.managed)
+
+    @cached_property
     def mesh_traffic(self) -> tuple[facts.MeshTraffic, ...]:
         """What each node subnet admits from the others: WireGuard's port only where
         WireGuard runs (a check keeps it mesh-wide), Hubble's only where Relay runs."""

@@ -35,6 +35,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from conftest import REFERENCE, bootstrap_sync
+from generator import facts
 
 INSTALL = REFERENCE / "flux" / "install-v2.9.4"
 KUBECTL = shutil.which("kubectl")
@@ -58,12 +59,21 @@ class Build:
 
 @dataclass
 class Fleet:
-    """The user's clone of the fleet repository, and what happened to it."""
+    """The user's clone of the fleet repository, and what happened to it; and the state of
+    the user's shell the README's commands depend on."""
 
     root: Path
     builds: list[Build] = field(default_factory=list)
     recorded: list[list[str]] = field(default_factory=list)
     written_by_bootstrap: set[Path] = field(default_factory=set)
+    logged_in: bool = False
+    subscription: bool = False
+    deployed: bool = False
+    context: str | None = None       # the kubeconfig context in use
+    entra_login: set[str] = field(default_factory=set)   # contexts kubelogin converted
+    aks_contexts: set[str] = field(default_factory=set)  # contexts from az aks get-credentials
+    sops_key: set[str] = field(default_factory=set)      # contexts with flux-system/sops-age
+    bootstrapped: list[str] = field(default_factory=list)  # --path of each bootstrap
 
 
 def load_all(text: str) -> list[dict[str, Any]]:
@@ -122,8 +132,34 @@ def run_readme(readme: str, fleet: Fleet, components: str) -> None:
         elif program == "git":
             fleet.recorded.append(argv)  # the clone is the repository: commit and push are no-ops
         elif program == "flux" and args[:2] == ["bootstrap", "git"]:
-            flux_bootstrap_git(dict(_flags(args[2:])), fleet, components)
+            flags = dict(_flags(args[2:]))
+            _require_cluster_access(fleet, argv)
+            if flags.get("--version") != f"v{facts.FLUX_VERSION}":
+                raise StepFailed(f"`{' '.join(argv)}`: installs another Flux than the "
+                                 f"v{facts.FLUX_VERSION} the flux-system patches are written for")
+            if "--private-key-file" not in flags and "--password" not in flags:
+                raise StepFailed(f"`{' '.join(argv)}`: no credentials to push to the fleet "
+                                 "repository (--private-key-file, or --username/--password)")
+            if fleet.context not in fleet.sops_key:
+                raise StepFailed(f"`{' '.join(argv)}`: no flux-system/sops-age Secret on this "
+                                 "cluster: the cilium Kustomization cannot decrypt the CA")
+            flux_bootstrap_git(flags, fleet, components)
+            fleet.bootstrapped.append(flags["--path"])
         elif program == "flux" and args[:1] == ["check"]:
+            fleet.recorded.append(argv)
+        elif program == "az":
+            _az(args, fleet, argv)
+        elif program == "kubelogin":
+            if fleet.context is None:
+                raise StepFailed("kubelogin before any cluster credentials")
+            fleet.entra_login.add(fleet.context)
+        elif program == "kubectl":
+            if args[:2] == ["config", "use-context"]:
+                fleet.context = args[2]
+            else:
+                _require_cluster_access(fleet, argv)
+                if "secret" in args and "sops-age" in args:
+                    fleet.sops_key.add(fleet.context)
             fleet.recorded.append(argv)
         elif program in RECORDED:
             fleet.recorded.append(argv)
@@ -131,10 +167,51 @@ def run_readme(readme: str, fleet: Fleet, components: str) -> None:
             raise StepFailed(f"the README runs `{' '.join(argv)}`, which the model does not know")
 
 
+def _az(args: list[str], fleet: Fleet, argv: list[str]) -> None:
+    """The Azure CLI as far as the order of the README's commands goes."""
+    fleet.recorded.append(argv)
+    if args[:1] == ["login"]:
+        fleet.logged_in = True
+        return
+    if not fleet.logged_in:
+        raise StepFailed(f"`{' '.join(argv)}` before `az login`")
+    if args[:2] == ["account", "set"]:
+        fleet.subscription = True
+        return
+    if not fleet.subscription:
+        raise StepFailed(f"`{' '.join(argv)}` before `az account set --subscription`")
+    flags = dict(_flags(args))
+    if args[:2] == ["deployment", "sub"] and args[2:3] != ["show"]:
+        location = flags.get("--location", "")
+        if location not in facts.AZURE_REGIONS:
+            raise StepFailed(f"`{' '.join(argv)}`: --location {location!r} is not an Azure "
+                             "region")
+        if args[2:3] == ["create"]:
+            fleet.deployed = True
+    elif args[:2] == ["aks", "get-credentials"]:
+        if not fleet.deployed:
+            raise StepFailed(f"`{' '.join(argv)}` before the deployment that creates it")
+        fleet.context = flags["--name"]
+        fleet.aks_contexts.add(fleet.context)
+
+
+def _require_cluster_access(fleet: Fleet, argv: list[str]) -> None:
+    if fleet.context is None:
+        raise StepFailed(f"`{' '.join(argv)}` before any cluster credentials")
+    if fleet.context in fleet.aks_contexts and fleet.context not in fleet.entra_login:
+        raise StepFailed(f"`{' '.join(argv)}`: the AKS cluster has local accounts disabled; "
+                         "the kubeconfig needs `kubelogin convert-kubeconfig` first")
+
+
 def _flags(args: list[str]) -> list[tuple[str, str]]:
+    """`--name=value` and `--name value` alike; a flag without a value gets ""."""
     flags = []
-    for arg in args:
-        name, _, value = arg.partition("=")
+    for index, arg in enumerate(args):
+        if not arg.startswith("--"):
+            continue
+        name, equals, value = arg.partition("=")
+        if not equals and index + 1 < len(args) and not args[index + 1].startswith("-"):
+            value = args[index + 1]
         flags.append((name, value))
     return flags
 

@@ -36,3 +36,17 @@ def test_verify_notices_a_hybrid_member_without_its_ip():
     values = yaml.safe_load(result.files[f"clusters/{cluster.name}/cilium/values.yaml"])
     del values["clustermesh"]["apiserver"]["service"]["annotations"]
     assert any("load balancer IP" in p for p in values_disagreements(cluster, result.plan, values))
+
+
+def test_a_hybrid_member_first_is_not_an_aks_cluster_nor_the_deployment_location():
+    result = _compiled("hybrid-first")
+    plan, readme = result.plan, result.files["README.md"]
+    assert not plan.clusters[0].managed
+    assert plan.deployment_location == plan.managed_clusters[0].region == "westeurope"
+    assert "of 2 AKS clusters and 1 hybrid member" in readme
+    row = next(line for line in readme.splitlines() if line.startswith("| dc |"))
+    assert plan.clusters[0].resource_group not in row
+    locations = {argv[argv.index("--location") + 1] for argv in shell_commands(readme)
+                 if "--location" in argv}
+    assert locations == {"westeurope"}
+    assert plan.clusters[0].resource_group not in result.files["bicep/main.bicep"]

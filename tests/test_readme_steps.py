@@ -89,3 +89,36 @@ def test_an_unknown_readme_command_fails_the_model(tmp_path, components):
     fleet = Fleet(tmp_path)
     with pytest.raises(StepFailed, match="does not know"):
         run_readme("```sh\nterraform apply\n```\n", fleet, components)
+
+
+@pytest.mark.parametrize("step, message", [
+    ("az login\n", "before `az login`"),
+    ("az account set", "before `az account set"),
+    ("kubelogin convert-kubeconfig --login azurecli\n", "kubelogin convert-kubeconfig"),
+    ("kubectl --namespace flux-system create secret generic sops-age", "sops-age"),
+])
+def test_the_model_refuses_a_readme_missing_a_step(tmp_path, components, step, message):
+    plan, _, fleet = render_into_fleet(EXAMPLES["seed-demo"], tmp_path)
+    readme = (fleet.root / plan.gitops_path / "README.md").read_text(encoding="utf-8")
+    assert step in readme
+    with pytest.raises(StepFailed, match=message):
+        run_readme(readme.replace(step, "# " + step, 1), fleet, components)
+
+
+@pytest.mark.parametrize("flag, message", [
+    (" --private-key-file=<deploy-key-file>", "no credentials"),
+    (f" --version=v{facts.FLUX_VERSION}", "another Flux"),
+])
+def test_the_model_refuses_a_bootstrap_without_a_flag(tmp_path, components, flag, message):
+    plan, _, fleet = render_into_fleet(EXAMPLES["seed-demo"], tmp_path)
+    readme = (fleet.root / plan.gitops_path / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(StepFailed, match=message):
+        run_readme(readme.replace(flag, ""), fleet, components)
+
+
+def test_the_model_refuses_a_location_that_is_not_an_azure_region(tmp_path, components):
+    plan, _, fleet = render_into_fleet(EXAMPLES["hybrid-first"], tmp_path)
+    readme = (fleet.root / plan.gitops_path / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(StepFailed, match="not an Azure region"):
+        run_readme(readme.replace("--location westeurope", "--location 'Paris datacenter'"),
+                   fleet, components)
