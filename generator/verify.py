@@ -223,14 +223,21 @@ def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
 
     from . import apply_model, k8s_validation
 
+    from .render import VALUES_FILE
+
     documents: dict[str, list[dict[str, Any]]] = {}
+    parsed: dict[str, list[dict[str, Any]]] = {}  # by text: most files repeat per cluster
     for path, text in files.items():
-        if path.endswith(".yaml") and (path.startswith(("clusters/", "cilium-ca/"))):
-            try:
-                documents[path] = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader)
-                                   if isinstance(d, dict)]
-            except yaml.YAMLError:
-                documents[path] = []  # reported as AKM511 by verify_flux_files
+        # values.yaml is data for a ConfigMap generator, not objects (and the largest file).
+        if path.endswith(".yaml") and path.startswith(("clusters/", "cilium-ca/")) \
+                and not path.endswith("/" + VALUES_FILE):
+            if text not in parsed:
+                try:
+                    parsed[text] = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader)
+                                    if isinstance(d, dict)]
+                except yaml.YAMLError:
+                    parsed[text] = []  # reported as AKM511 by verify_flux_files
+            documents[path] = parsed[text]
     diagnostics = []
     for cluster in plan.clusters:
         root = f"clusters/{cluster.name}"
