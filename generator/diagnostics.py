@@ -278,6 +278,10 @@ CODES = _registry(
              "pkg/apis/core/validation): names, port names and numbers, unique ports, "
              "label and annotation keys and values. A JSON schema checks none of these.",
              "kind: Service\nspec:\n  ports:\n    - {port: 80}\n    - {port: 80}"),
+        Code("AKM523", E, "a rendered file that flux bootstrap owns",
+             "gotk-components.yaml and gotk-sync.yaml are written by `flux bootstrap` on "
+             "every run; aksmesh must never render them.",
+             "clusters/ne/flux-system/gotk-sync.yaml  # in the rendered tree"),
         # 6xx: inputs besides the topology
         Code("AKM601", W, "no shared Cilium CA",
              "Without the CA file that `aksmesh ca init` creates, every cluster generates "

@@ -238,7 +238,10 @@ def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
                 except yaml.YAMLError:
                     parsed[text] = []  # reported as AKM511 by verify_flux_files
             documents[path] = parsed[text]
-    diagnostics = []
+    diagnostics = [diagnostic("AKM523", f"{plan.name}/{path}", 1, 1,
+                              "aksmesh would own a file `flux bootstrap` writes: a render "
+                              "would undo bootstrap, and Flux would prune itself")
+                   for path in files if path.rpartition("/")[2] in apply_model.BOOTSTRAP_FILES]
     for cluster in plan.clusters:
         root = f"clusters/{cluster.name}"
         for problem in apply_model.apply_cluster(root, plan.gitops_path, documents):

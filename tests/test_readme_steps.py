@@ -78,6 +78,16 @@ def test_aksmesh_and_bootstrap_never_write_each_others_files(deployed):
     assert {path: path.read_bytes() for path in fleet.written_by_bootstrap} == before
 
 
+def test_verify_refuses_to_render_a_bootstrap_file():
+    from generator import compiler
+    from generator.verify import verify_apply_order
+
+    result = compiler.compile_topology(EXAMPLES["seed-demo"])
+    files = dict(result.files)
+    files["clusters/ne/flux-system/gotk-sync.yaml"] = ""
+    assert [d.code for d in verify_apply_order(result.plan, files)] == ["AKM523"]
+
+
 def test_without_the_readme_step_the_first_apply_fails(tmp_path, components):
     """The model is able to fail: the rendered tree alone, bootstrapped, fails as it did."""
     plan, _, fleet = render_into_fleet(EXAMPLES["seed-demo"], tmp_path)
