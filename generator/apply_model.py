@@ -77,7 +77,8 @@ class Problem:
 class ClusterState:
     namespaces: set[str] = field(default_factory=lambda: set(facts.PRESENT_NAMESPACES))
     kinds: dict[str, bool] = field(
-        default_factory=lambda: {**facts.CORE_KINDS, **facts.FLUX_KINDS})
+        default_factory=lambda: {**facts.CORE_KINDS, **facts.FLUX_KINDS,
+                                 "CustomResourceDefinition": False})
 
 
 class BuildError(Exception):
@@ -195,6 +196,12 @@ def _apply_staged(name: str, spec: dict[str, Any], objects: list[Placed], state:
         for placed in stage:
             if placed.kind == "Namespace":
                 state.namespaces.add(placed.name)  # rule 4: created, or kept as it was
+            elif placed.kind == "CustomResourceDefinition":
+                # ApplyAllStaged waits for the definitions to be established (rule 2).
+                names = (placed.object.get("spec") or {}).get("names") or {}
+                scope = (placed.object.get("spec") or {}).get("scope")
+                if names.get("kind"):
+                    state.kinds[str(names["kind"])] = scope == "Namespaced"
     return None
 
 

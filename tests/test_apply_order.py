@@ -76,6 +76,21 @@ def test_cilium_kinds_before_cilium_runs_are_refused():
     assert ("AKM520", "seed-demo/clusters/ne/mesh-apps/cross-cluster-ingress.yaml") in codes
 
 
+def test_crds_are_applied_before_their_objects_in_one_kustomization():
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "widgets.example.com"},
+           "spec": {"names": {"kind": "Widget"}, "scope": "Namespaced"}}
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget",
+              "metadata": {"name": "w", "namespace": "shop"}}
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
+    documents = {"k/kustomization.yaml": [{"resources": ["objects.yaml"]}],
+                 "k/objects.yaml": [widget, crd, namespace]}
+    assert apply_model.apply_cluster("k", "", documents) == []
+    documents["k/objects.yaml"] = [widget, namespace]  # the CRD is nowhere
+    (problem,) = apply_model.apply_cluster("k", "", documents)
+    assert "no matches for kind Widget" in problem.message
+
+
 def test_a_dependency_that_fails_blocks_its_dependents():
     result = _compiled("seed-demo")
     files = dict(result.files)
