@@ -25,6 +25,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from . import facts
+
 # Only the data is encrypted so that metadata stays reviewable in Git (Flux's documented
 # setting); sops' MAC still covers every value, so nothing may edit the file afterwards.
 ENCRYPTED_REGEX = "^(data|stringData)$"
@@ -34,6 +36,9 @@ CA_FILE_NAME = "cilium-ca.sops.yaml"
 SECRET_NAME = "cilium-mesh-ca"  # not `cilium-ca`: the chart owns a Secret of that name
 # The HelmRelease reads valuesFrom Secrets in its own namespace.
 SECRET_NAMESPACE = "flux-system"
+# The CA's certificate (public) in clear beside the encrypted values, so that `ca show` and
+# `check` read its subject and expiry without the age key. sops' MAC covers it too.
+CERTIFICATE_ANNOTATION = "aksmesh.io/ca-certificate"
 SOPS_TIMEOUT_SECONDS = 60
 
 # age1 + bech32 data. Plugin and post-quantum recipients put another "1"-terminated part in
@@ -52,7 +57,8 @@ class CaError(Exception):
         self.hint = hint
 
 
-def create_ca(common_name: str = "Cilium CA", days: int = 1095) -> tuple[bytes, bytes]:
+def create_ca(common_name: str = "Cilium CA", days: int = facts.CA_VALIDITY_DAYS
+              ) -> tuple[bytes, bytes]:
     """A self-signed CA: (certificate PEM, PKCS#1 RSA key PEM)."""
     # Imported here: only `ca init` needs cryptography, and it costs start-up time.
     from cryptography import x509
@@ -102,6 +108,7 @@ def ca_secret_manifest(cert_pem: bytes, key_pem: bytes, name: str, namespace: st
         raise CaError(f"invalid namespace {namespace!r}",
                       "use lowercase letters, digits and '-', at most 63 characters")
     cert_b64 = base64.b64encode(cert_pem).decode("ascii")
+    cert_lines = "".join(f"      {line}\n" for line in cert_pem.decode("ascii").splitlines())
     key_b64 = base64.b64encode(key_pem).decode("ascii")
     # Written by hand rather than dumped: the names are validated above and base64 needs no
     # quoting, so the text is fixed and reviewable.
@@ -116,6 +123,9 @@ def ca_secret_manifest(cert_pem: bytes, key_pem: bytes, name: str, namespace: st
         # helm-controller reconciles the release as soon as a watched Secret changes, so a
         # rotated CA reaches every cluster without waiting for the release's interval.
         "    reconcile.fluxcd.io/watch: Enabled\n"
+        "  annotations:\n"
+        f"    {CERTIFICATE_ANNOTATION}: |\n"
+        f"{cert_lines}"
         "type: Opaque\n"
         "stringData:\n"
         f"  {VALUES_KEY}: |\n"
@@ -185,6 +195,33 @@ def init_ca(name: str, namespace: str, age_recipients: list[str], sops: str | No
                              age_recipients, binary)
 
 
+def add_recipients(encrypted_yaml: str, new_recipients: list[str], sops: str | None = None
+                   ) -> str:
+    """The same CA re-encrypted to its recipients plus `new_recipients`. Decrypting needs an
+    age identity of a current recipient (SOPS_AGE_KEY_FILE or SOPS_AGE_KEY, as sops reads
+    them); the plaintext only passes through memory and the pipes to sops."""
+    current = read_age_recipients(encrypted_yaml)
+    wanted = current + [r for r in _checked_recipients(new_recipients) if r not in current]
+    binary = find_sops(sops)
+    env = _sops_env()
+    env.update({k: v for k, v in os.environ.items()
+                if k in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "SOPS_AGE_KEY_CMD")})
+    command = [binary, "--config", os.devnull, "decrypt", "--input-type", "yaml",
+               "--output-type", "yaml", "--filename-override", "secret.yaml"]
+    try:
+        result = subprocess.run(command, input=encrypted_yaml, capture_output=True, text=True,
+                                env=env, timeout=SOPS_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise CaError(f"sops did not finish within {SOPS_TIMEOUT_SECONDS}s", "") from None
+    except OSError as error:
+        raise CaError(f"cannot run sops at {binary}: {error.strerror or error}",
+                      "pass the path of a working sops binary") from None
+    if result.returncode != 0:
+        raise CaError(f"sops cannot decrypt the CA: {_first_line(result.stderr)}",
+                      "set SOPS_AGE_KEY_FILE to the age key of a current recipient")
+    return encrypt_with_sops(result.stdout, wanted, binary)
+
+
 @dataclass(frozen=True)
 class SharedCa:
     """The committed CA file as render needs it: encrypted text and readable metadata."""
@@ -194,6 +231,7 @@ class SharedCa:
     secret_name: str
     namespace: str
     recipients: tuple[str, ...]
+    certificate_pem: str | None = None  # None: a CA file written before aksmesh kept it
 
 
 def inspect_ca_file(text: str, file_name: str = CA_FILE_NAME) -> SharedCa:
@@ -210,8 +248,70 @@ def inspect_ca_file(text: str, file_name: str = CA_FILE_NAME) -> SharedCa:
         raise CaError(f"the CA Secret is in namespace {metadata.get('namespace')!r}, not "
                       f"{SECRET_NAMESPACE!r} where the HelmRelease reads it",
                       "recreate it with `aksmesh ca init`; an encrypted file cannot be edited")
+    annotations = metadata.get("annotations") or {}
+    certificate = annotations.get(CERTIFICATE_ANNOTATION) if isinstance(annotations, dict) \
+        else None
     return SharedCa(file_name, text, str(metadata.get("name")), SECRET_NAMESPACE,
-                    tuple(_age_recipients(document)))
+                    tuple(_age_recipients(document)),
+                    str(certificate) if isinstance(certificate, str) else None)
+
+
+@dataclass(frozen=True)
+class CaFacts:
+    """What `ca show` prints and `check` judges: the public side of the CA."""
+
+    subject: str
+    fingerprint_sha256: str
+    not_before: datetime.datetime
+    not_after: datetime.datetime
+    recipients: tuple[str, ...]
+
+    @property
+    def renewals_stop(self) -> datetime.datetime:
+        """From then on certgen refuses to issue leaves (they would outlive the CA)."""
+        return self.not_after - datetime.timedelta(days=facts.LEAF_CERT_VALIDITY_DAYS)
+
+
+def ca_facts(ca: SharedCa) -> CaFacts:
+    """The CA certificate's subject, fingerprint and validity; CaError when unreadable."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    if ca.certificate_pem is None:
+        raise CaError("the CA file does not carry its certificate in clear (written by an "
+                      "older aksmesh): its expiry cannot be read without the age key",
+                      "recreate it with `aksmesh ca init --force`, then render and commit")
+    try:
+        cert = x509.load_pem_x509_certificate(ca.certificate_pem.encode("ascii"))
+    except ValueError as error:
+        raise CaError(f"the CA certificate does not parse: {error}",
+                      "recreate it with `aksmesh ca init --force`") from None
+    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
+    return CaFacts(cert.subject.rfc4514_string(),
+                   ":".join(digest[i:i + 2] for i in range(0, len(digest), 2)),
+                   cert.not_valid_before_utc, cert.not_valid_after_utc, ca.recipients)
+
+
+def lifetime_problems(found: CaFacts, now: datetime.datetime
+                      ) -> list[tuple[str, str, str]]:
+    """(code, message, hint) for a CA whose leaves certgen cannot, or soon cannot, renew."""
+    rotate = ("rotate it: `aksmesh ca init --force` with the same --age-recipient, then "
+              "render and commit (README.md, \"Rotating the shared CA\")")
+    lifetime = found.not_after - found.not_before
+    if lifetime < datetime.timedelta(days=facts.LEAF_CERT_VALIDITY_DAYS):
+        return [("AKM611", f"the CA is valid for {lifetime.days} days, less than the "
+                 f"{facts.LEAF_CERT_VALIDITY_DAYS}-day certificates certgen issues from it: "
+                 "certgen always fails", rotate)]
+    if now >= found.renewals_stop:
+        return [("AKM611", f"the CA expires on {found.not_after:%Y-%m-%d}: since "
+                 f"{found.renewals_stop:%Y-%m-%d} certgen refuses to renew the mesh and "
+                 "Hubble certificates, which stop working by that expiry", rotate)]
+    warning = found.renewals_stop - datetime.timedelta(days=facts.CA_ROTATION_WARNING_DAYS)
+    if now >= warning:
+        return [("AKM610", f"the CA expires on {found.not_after:%Y-%m-%d}; from "
+                 f"{found.renewals_stop:%Y-%m-%d} certgen refuses to renew the mesh and "
+                 "Hubble certificates", rotate)]
+    return []
 
 
 def read_age_recipients(encrypted_yaml: str) -> list[str]:

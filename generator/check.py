@@ -539,11 +539,43 @@ def check_unique_services(plan: Plan) -> Iterator[Finding]:
                       "merge the two entries")
 
 
+def check_service_validity(plan: Plan) -> Iterator[Finding]:
+    """What the Kubernetes API server would refuse in a global service's Service (the rules
+    of k8s_validation, which verify applies to the rendered objects too)."""
+    from . import k8s_validation
+
+    for service in plan.global_services:
+        where = ("globalServices", service.index)
+        ports = [{"name": p.name, "port": p.port, "targetPort": p.target_port,
+                  "protocol": p.protocol} for p in service.ports]
+        for path, message in k8s_validation.service_ports(ports):
+            index = path[0]
+            if len(path) == 1:  # the (port, protocol) pair
+                yield Finding("AKM211", (*where, "ports", index, "port"),
+                              f"global service `{service.name}`: {message}",
+                              "give each port of a Service its own number, or another "
+                              "protocol")
+            elif path[1] == "name":
+                yield Finding("AKM212", (*where, "ports", index),
+                              f"global service `{service.name}`, port {index}: {message}",
+                              "name every port, each name unique (a DNS-1123 label such as "
+                              "`http`)")
+        for key, value in service.selector:
+            for _, message in k8s_validation.labels({key: value}):
+                yield Finding("AKM213", (*where, "selector", key), f"global service "
+                              f"`{service.name}` selector: {message}",
+                              "selector keys are label keys ([prefix/]name) and values are "
+                              "label values: at most 63 letters, digits, '-', '_' or '.', "
+                              "starting and ending with a letter or digit",
+                              at_key=bool(k8s_validation.qualified_name(key)))
+
+
 PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
     check_kubernetes_version,
     check_cilium_version,
     check_verification_data,
     check_unique_names,
+    check_service_validity,
     check_reserved_names,
     check_unique_ids,
     check_mesh_size,

@@ -120,6 +120,24 @@ def _parser() -> argparse.ArgumentParser:
                            "clusters.")
     init.add_argument("--force", action="store_true",
                       help="Replace an existing CA (re-keys every cluster).")
+    show = ca_commands.add_parser(
+        "show", help="Print the shared CA's subject, fingerprint, validity and recipients.",
+        description="Print the shared CA's subject, SHA-256 fingerprint, validity, the date "
+                    "from which certgen stops renewing certificates, and the age recipients.")
+    show.set_defaults(run=ca_show, parser=show)
+    show.add_argument("topology", type=_not_a_directory, metavar="TOPOLOGY",
+                      help="The topology whose CA to show.")
+    add = ca_commands.add_parser(
+        "add-recipient", help="Re-encrypt the shared CA to more age recipients; the CA "
+                              "itself does not change.",
+        description="Re-encrypt the shared CA to its recipients plus the given ones, without "
+                    "changing the CA. Needs the age key of a current recipient in "
+                    "SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY).")
+    add.set_defaults(run=ca_add_recipient, parser=add)
+    add.add_argument("topology", type=_not_a_directory, metavar="TOPOLOGY",
+                     help="The topology whose CA to re-encrypt.")
+    add.add_argument("--age-recipient", dest="recipients", action="append", required=True,
+                     metavar="AGE_PUBLIC_KEY", help="age public key to add; repeat for several.")
     return parser
 
 
@@ -275,6 +293,55 @@ def ca_init(args: argparse.Namespace) -> None:
     count = len(args.recipients)
     _echo(f"{target}: new CA, encrypted to {count} age recipient{'s' * (count != 1)}; "
           "run `aksmesh render` and commit both", err=True)
+
+
+def ca_show(args: argparse.Namespace) -> None:
+    from .ca import CaError, ca_facts
+    from .load import load_shared_ca, shared_ca_path
+
+    target = shared_ca_path(args.topology)
+    try:
+        shared = load_shared_ca(args.topology)
+        if shared is None:
+            _fail(f"{target}: no shared CA", f"create it: aksmesh ca init {args.topology} "
+                  "--age-recipient <age1...>")
+        found = ca_facts(shared)
+    except CaError as error:
+        _fail(f"{target}: {error.message}", error.hint)
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(f"cannot read {target}: {getattr(error, 'strerror', None) or error}")
+    _echo(f"file:         {target}\n"
+          f"subject:      {found.subject}\n"
+          f"fingerprint:  SHA256 {found.fingerprint_sha256}\n"
+          f"valid from:   {found.not_before:%Y-%m-%d %H:%M:%S} UTC\n"
+          f"expires:      {found.not_after:%Y-%m-%d %H:%M:%S} UTC\n"
+          f"renewals end: {found.renewals_stop:%Y-%m-%d} (certgen issues no certificate "
+          f"that outlives the CA: rotate before)\n"
+          f"recipients:   {', '.join(found.recipients)}")
+
+
+def ca_add_recipient(args: argparse.Namespace) -> None:
+    from .ca import CaError, add_recipients, read_age_recipients
+    from .load import shared_ca_path
+    from .write import write_file
+
+    target = shared_ca_path(args.topology)
+    try:
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(f"cannot read {target}: {getattr(error, 'strerror', None) or error}",
+              f"create it: aksmesh ca init {args.topology} --age-recipient <age1...>")
+    try:
+        encrypted = add_recipients(text, args.recipients)
+        count = len(read_age_recipients(encrypted))
+    except CaError as error:
+        _fail(f"{target}: {error.message}", error.hint)
+    try:
+        write_file(target, encrypted)
+    except OSError as error:
+        _cannot_write(target, error)
+    _echo(f"{target}: the same CA, now encrypted to {count} age recipients; run `aksmesh "
+          "render` and commit both", err=True)
 
 
 # ---------------------------------------------------------------- helpers

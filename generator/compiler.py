@@ -5,6 +5,7 @@ The CLI calls these functions and decides what to show and which exit code to re
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 class Options:
     strict: bool = False
     references: References = References()
+    # The moment the CA's remaining lifetime is judged against (None: now). Only findings
+    # depend on it, never the rendered files.
+    now: datetime.datetime | None = None
 
 
 @dataclass
@@ -68,6 +72,8 @@ def compile_topology(path: Path, options: Options = Options(), display: str | No
     if not result.ok or result.plan is None:
         return result
     ca, findings = _shared_ca(path, result.file)
+    if ca is not None:
+        findings += _ca_lifetime(ca, shared_ca_path(path), options.now)
     if not has_errors(findings):
         rendered = render(result.plan, ca, options.references.described(result.plan))
         findings += verify(result.plan, rendered, options.references)
@@ -94,6 +100,20 @@ def _shared_ca(path: Path, display: str) -> tuple["SharedCa | None", list[Diagno
             "no shared Cilium CA: each cluster would generate its own and the mesh "
             "would fail", f"create it: aksmesh ca init {display} --age-recipient <age1...>")]
     return ca, []
+
+
+def _ca_lifetime(ca: "SharedCa", ca_path: Path, now: datetime.datetime | None
+                 ) -> list[Diagnostic]:
+    """Whether certgen can keep renewing the leaves from this CA, and for how long."""
+    from .ca import CaError, ca_facts, lifetime_problems
+
+    try:
+        found = ca_facts(ca)
+    except CaError as error:
+        return [diagnostic("AKM612", str(ca_path), 1, 1, error.message, error.hint)]
+    moment = now or datetime.datetime.now(datetime.timezone.utc)
+    return [diagnostic(code, str(ca_path), 1, 1, message, hint)
+            for code, message, hint in lifetime_problems(found, moment)]
 
 
 def _finish(document: Document, findings: list, options: Options) -> list[Diagnostic]:

@@ -151,6 +151,19 @@ CODES = _registry(
              "Segmentation governs traffic between clusters only; a flow from a cluster to "
              "itself changes nothing.",
              "segmentation:\n  allow:\n    - {from: {cluster: ne}, to: {cluster: ne}}"),
+        Code("AKM211", E, "a Service port is listed twice",
+             "Kubernetes refuses a Service with two ports of the same number and protocol "
+             "(ValidateService).",
+             "ports:\n  - {name: http, port: 80}\n  - {name: web, port: 80}  # 80/TCP again"),
+        Code("AKM212", E, "a Service port name is missing or repeated",
+             "With several ports every port needs a name, and the names must differ "
+             "(validateServicePort).",
+             "ports:\n  - {port: 80}\n  - {port: 443}  # no names"),
+        Code("AKM213", E, "a Service selector Kubernetes refuses",
+             "Selector keys must be label keys ([prefix/]name) and values label values "
+             "(at most 63 characters, alphanumerics, '-', '_', '.', alphanumeric at both "
+             "ends).",
+             "selector:\n  app: rebel base  # a space"),
         # 3xx: addresses
         Code("AKM301", E, "invalid CIDR or address",
              "The value is not an IPv4 CIDR (a.b.c.d/n) or IPv4 address.",
@@ -288,6 +301,29 @@ CODES = _registry(
         Code("AKM515", E, "secret in clear in the output",
              "A rendered file holds a private key or an unencrypted Secret value.",
              "a PEM private key block, or a Secret with stringData in clear, in a rendered file"),
+        Code("AKM520", E, "a Kustomization's objects do not apply in order",
+             "Applied as kustomize-controller does (staged server-side apply: Namespaces "
+             "and CRDs first, every object dry-run before any is applied, dependsOn "
+             "honoured), an object is refused: its namespace does not exist, its kind is "
+             "not served yet, or an encrypted Secret is not decrypted. One refusal fails "
+             "the whole Kustomization.",
+             "kind: Service\nmetadata:\n  namespace: rebel-base  # no Namespace rebel-base "
+             "on this cluster"),
+        Code("AKM521", E, "a rendered Namespace is not left to its owners",
+             "A Namespace aksmesh renders for the mesh's objects must carry "
+             "`kustomize.toolkit.fluxcd.io/ssa: IfNotPresent` and "
+             "`kustomize.toolkit.fluxcd.io/prune: disabled`, so Flux never takes over or "
+             "deletes an app team's namespace.",
+             "kind: Namespace\nmetadata:\n  name: rebel-base  # no annotations"),
+        Code("AKM522", E, "a rendered core object the API server refuses",
+             "Validated as the Kubernetes API server does (k8s_validation, from "
+             "pkg/apis/core/validation): names, port names and numbers, unique ports, "
+             "label and annotation keys and values. A JSON schema checks none of these.",
+             "kind: Service\nspec:\n  ports:\n    - {port: 80}\n    - {port: 80}"),
+        Code("AKM523", E, "a rendered file that flux bootstrap owns",
+             "gotk-components.yaml and gotk-sync.yaml are written by `flux bootstrap` on "
+             "every run; aksmesh must never render them.",
+             "clusters/ne/flux-system/gotk-sync.yaml  # in the rendered tree"),
         # 6xx: inputs besides the topology
         Code("AKM601", W, "no shared Cilium CA",
              "Without the CA file that `aksmesh ca init` creates, every cluster generates "
@@ -298,6 +334,21 @@ CODES = _registry(
              "The CA file beside the topology must be the sops-encrypted Secret in "
              "flux-system that `aksmesh ca init` writes; aksmesh never copies a CA in clear.",
              "topologies/mesh/cilium-ca.sops.yaml  # a Secret in clear"),
+        Code("AKM610", W, "the shared CA must be rotated soon",
+             "Cilium's certgen refuses to issue a certificate that would outlive the CA "
+             "(certgen.enforceCAValidityThroughoutLeavesDuration): from the CA's expiry "
+             "minus the 365-day leaf validity on, no mesh or Hubble certificate is renewed "
+             "and the mesh stops when the last ones expire. `check` and `render` warn 180 "
+             "days before that date.",
+             "aksmesh check topologies/mesh.yaml  # a CA that expires in 500 days"),
+        Code("AKM611", E, "the shared CA can no longer renew the mesh's certificates",
+             "certgen already refuses to issue leaves from this CA (it expires within "
+             "their 365 days), or the CA is valid for less than one leaf's lifetime.",
+             "aksmesh check topologies/mesh.yaml  # a CA that expires in 300 days"),
+        Code("AKM612", W, "the shared CA's expiry cannot be read",
+             "The CA file does not carry the CA certificate in clear (an older aksmesh "
+             "wrote it), so its lifetime cannot be checked without the age key.",
+             "topologies/mesh/cilium-ca.sops.yaml  # no aksmesh.io/ca-certificate annotation"),
         Code("AKM603", E, "schema or type data not usable",
              "A file given with --bicep-types, --crd-schemas or --cilium-values-schema is "
              "not JSON, a schema is not a draft 7 JSON Schema, or a types.json is not what "

@@ -75,9 +75,46 @@ CLUSTERMESH_IP_FROM_END = 5
 # Default DNS service IP: the 10th address of the service range, as AKS does.
 DNS_SERVICE_IP_OFFSET = 10
 
+# Flux release the flux-system patches are written against (the v2.9.4 install manifests
+# they are built over in the tests); `flux bootstrap --version` installs exactly it.
+FLUX_VERSION = "2.9.4"
+
+# Kinds the rendered Kustomizations apply, by who makes the API server serve them and
+# whether objects of the kind live in a namespace (the apply model in apply_model.py).
+# Core kinds are always served (Kubernetes API reference); the Flux kinds once bootstrap
+# has applied gotk-components.yaml (the v2.9.4 CRDs); the Cilium kinds once cilium-operator
+# runs (it registers its CRDs at start-up; the chart ships none).
+CORE_KINDS = {"Namespace": False, "Service": True, "ConfigMap": True, "Secret": True,
+              "ServiceAccount": True, "Deployment": True}
+FLUX_KINDS = {"GitRepository": True, "HelmRepository": True, "OCIRepository": True,
+              "HelmChart": True, "Bucket": True, "Kustomization": True, "HelmRelease": True,
+              "Alert": True, "Provider": True, "Receiver": True}
+CILIUM_KINDS = {"CiliumNetworkPolicy": True, "CiliumClusterwideNetworkPolicy": False,
+                "CiliumLoadBalancerIPPool": False, "CiliumBGPClusterConfig": False}
+# Namespaces every cluster has when the flux-system Kustomization first reconciles:
+# Kubernetes' own, and flux-system (gotk-components.yaml creates it during bootstrap).
+PRESENT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "flux-system")
+
+# The shared CA and the leaf certificates Cilium's certgen issues from it (ClusterMesh and
+# Hubble, `tls.auto.certValidityDuration`, chart default 365 days, renewed every 4 months
+# by the CronJob). The chart's certgen.enforceCAValidityThroughoutLeavesDuration (true)
+# makes certgen fail once the CA would expire before a new leaf: from CA expiry minus the
+# leaf validity on, no certificate is renewed. A 10-year CA leaves 9 years of renewals.
+CA_VALIDITY_DAYS = 3650
+LEAF_CERT_VALIDITY_DAYS = 365
+# `check` warns this long before certgen starts failing: time to rotate the CA calmly.
+CA_ROTATION_WARNING_DAYS = 180
+
+# Annotation by which a Service asks Cilium's LB-IPAM for a given address (Cilium docs,
+# "LoadBalancer IP Address Management"); the hybrid members' ClusterMesh IP is asked this way.
+LBIPAM_IPS_ANNOTATION = "lbipam.cilium.io/ips"
+
 # Cilium ClusterMesh API server port.
 CLUSTERMESH_PORT = 2379
 WIREGUARD_PORT = 51871
+# Hubble's server on every node (hubble.listenAddress ":4244"); Hubble Relay dials it on
+# every node of the mesh, the other clusters' included.
+HUBBLE_PORT = 4244
 
 
 class MeshTraffic(NamedTuple):
@@ -102,6 +139,8 @@ MESH_TRAFFIC = (
                 "Cilium WireGuard encryption between the nodes of the mesh"),
     MeshTraffic("allow-mesh-clustermesh-apiserver", "Tcp", str(CLUSTERMESH_PORT), 140,
                 "Other clusters reach this cluster's ClusterMesh API server"),
+    MeshTraffic("allow-mesh-hubble", "Tcp", str(HUBBLE_PORT), 150,
+                "Hubble Relay reads the flows of every node of the mesh"),
 )
 
 # Azure limits (Azure subscription and service limits).

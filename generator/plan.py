@@ -209,11 +209,29 @@ class Plan:
         return self.managed_clusters[0].region if self.managed_clusters else ""
 
     @cached_property
+    def deployment_location(self) -> str | None:
+        """Where Azure keeps the subscription deployment's record: the first managed
+        cluster's region (a hybrid member's region is free text, not an Azure region)."""
+        return self.managed_clusters[0].region if self.managed_clusters else None
+
+    @property
+    def hybrid_clusters(self) -> tuple[Cluster, ...]:
+        return tuple(c for c in self.clusters if not c.managed)
+
+    @cached_property
     def mesh_traffic(self) -> tuple[facts.MeshTraffic, ...]:
         """What each node subnet admits from the others: WireGuard's port only where
-        WireGuard runs (a check keeps it mesh-wide)."""
+        WireGuard runs (a check keeps it mesh-wide), Hubble's only where Relay runs."""
         return tuple(t for t in facts.MESH_TRAFFIC
-                     if t.port != str(facts.WIREGUARD_PORT) or self.encryption == "wireguard")
+                     if (t.port != str(facts.WIREGUARD_PORT) or self.encryption == "wireguard")
+                     and (t.port != str(facts.HUBBLE_PORT) or self.hubble_relay))
+
+    @cached_property
+    def mesh_namespaces(self) -> tuple[str, ...]:
+        """The namespaces the mesh-apps Kustomization creates on every cluster when missing
+        (the global services live there): without them kustomize-controller's dry-run
+        fails on the first Service and applies nothing."""
+        return tuple(sorted({s.namespace for s in self.global_services}))
 
     def flows_into(self, cluster: Cluster) -> tuple[Flow, ...]:
         return tuple(f for f in self.segmentation or () if f.destination.cluster == cluster.name)

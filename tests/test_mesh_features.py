@@ -133,7 +133,9 @@ def test_a_hybrid_member_gets_flux_and_values_but_no_bicep(demo):
     assert str(hybrid.node_subnet_cidr) in main["meshNodeSubnetCidrs"].value
     values = yaml.safe_load(files[f"clusters/{hybrid.name}/cilium/values.yaml"])
     assert "aksbyocni" not in values
-    assert "annotations" not in values["clustermesh"]["apiserver"]["service"]
+    # No Azure load balancer annotations: the address is asked of Cilium's LB-IPAM.
+    assert values["clustermesh"]["apiserver"]["service"]["annotations"] == {
+        "lbipam.cilium.io/ips": str(hybrid.clustermesh_ip)}
     for other in plan.managed_clusters:
         peers = yaml.safe_load(files[f"clusters/{other.name}/cilium/values.yaml"])
         assert peers["clustermesh"]["config"]["clusters"][hybrid.name]["ips"] == [
@@ -175,4 +177,4 @@ def test_committed_mesh_apps_build_with_kustomize():
                                capture_output=True, text=True, check=True).stdout
         kinds = sorted(d["kind"] for d in yaml.safe_load_all(build) if d)
         assert kinds == ["CiliumClusterwideNetworkPolicy"] * kinds.count(
-            "CiliumClusterwideNetworkPolicy") + ["Service", "Service"]
+            "CiliumClusterwideNetworkPolicy") + ["Namespace", "Service", "Service"]

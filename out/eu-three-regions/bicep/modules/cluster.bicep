@@ -152,6 +152,20 @@ resource nodeSubnetNsg 'Microsoft.Network/networkSecurityGroups@2025-09-01' = {
         }
       }
       {
+        name: 'allow-mesh-hubble'
+        properties: {
+          description: 'Hubble Relay reads the flows of every node of the mesh'
+          priority: 150
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: 'Tcp'
+          sourceAddressPrefixes: meshNodeSubnetCidrs
+          sourcePortRange: '*'
+          destinationAddressPrefix: nodeSubnetCidr
+          destinationPortRange: '4244'
+        }
+      }
+      {
         // This VNet's own traffic stays as Azure's default rules allow it...
         name: 'allow-own-vnet'
         properties: {

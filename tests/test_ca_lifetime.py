@@ -1,0 +1,172 @@
+"""The shared CA outlives the certificates certgen issues from it, `check` warns well before
+certgen would refuse to renew them (AKM610/AKM611), `ca show` prints what the CA is, and
+`ca add-recipient` re-encrypts the same CA to more age keys.
+
+Before the fix the CA was valid 1095 days and the leaves 365: with the chart's
+certgen.enforceCAValidityThroughoutLeavesDuration every certgen run failed from month 24,
+and nothing said so. The committed example CAs were such CAs (checked).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import shutil
+
+import pyrage
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from conftest import PROJECT, VALID, run_cli
+from generator import ca, compiler, facts
+from generator.load import load_shared_ca, shared_ca_path
+from test_ca import sops_decrypt
+
+FIXTURE_KEY = PROJECT / "tests" / "fixtures" / "example.agekey"
+SECRET_KEY = next(line.strip() for line in FIXTURE_KEY.read_text(encoding="utf-8").splitlines()
+                  if line.startswith("AGE-SECRET-KEY-"))
+EXAMPLE_CAS = sorted((PROJECT / "topologies").glob("*/cilium-ca.sops.yaml"))
+UTC = datetime.timezone.utc
+
+
+def _certificate(encrypted: str, secret_key: str = SECRET_KEY) -> x509.Certificate:
+    values = sops_decrypt(encrypted, secret_key)["stringData"][ca.VALUES_KEY]
+    cert_b64 = values.split("cert: ")[1].split()[0]
+    return x509.load_pem_x509_certificate(base64.b64decode(cert_b64))
+
+
+@pytest.mark.parametrize("path", EXAMPLE_CAS, ids=[p.parent.name for p in EXAMPLE_CAS])
+def test_the_example_cas_outlive_their_leaves_by_years(path):
+    cert = _certificate(path.read_text(encoding="utf-8"))
+    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
+    assert lifetime >= datetime.timedelta(days=facts.CA_VALIDITY_DAYS)
+    assert lifetime - datetime.timedelta(days=facts.LEAF_CERT_VALIDITY_DAYS) > \
+        datetime.timedelta(days=5 * 365)
+
+
+@pytest.mark.parametrize("path", EXAMPLE_CAS, ids=[p.parent.name for p in EXAMPLE_CAS])
+def test_the_clear_certificate_is_the_encrypted_one(path):
+    """`ca show` and `check` read the annotation; the clusters use the encrypted values."""
+    shared = ca.inspect_ca_file(path.read_text(encoding="utf-8"))
+    found = ca.ca_facts(shared)
+    cert = _certificate(shared.text)
+    assert found.fingerprint_sha256.replace(":", "") == cert.fingerprint(hashes.SHA256()).hex().upper()
+    assert found.not_after == cert.not_valid_after_utc
+
+
+def test_the_leaves_are_rendered_with_the_validity_the_check_assumes():
+    result = compiler.compile_topology(PROJECT / "topologies" / "seed-demo.yaml")
+    for cluster in result.plan.clusters:
+        text = result.files[f"clusters/{cluster.name}/cilium/values.yaml"]
+        assert text.count(f"certValidityDuration: {facts.LEAF_CERT_VALIDITY_DAYS}\n") == 2
+
+
+def _facts(days_valid: int, issued: datetime.datetime) -> ca.CaFacts:
+    return ca.CaFacts("CN=Cilium CA", "00", issued, issued + datetime.timedelta(days=days_valid), ())
+
+
+ISSUED = datetime.datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("days_later, codes", [
+    (0, []),
+    (3650 - 365 - 181, []),
+    (3650 - 365 - 179, ["AKM610"]),   # warned about half a year ahead
+    (3650 - 365 + 1, ["AKM611"]),     # certgen refuses to renew now
+    (3650 + 1, ["AKM611"]),
+])
+def test_check_warns_well_before_certgen_stops(days_later, codes):
+    now = ISSUED + datetime.timedelta(days=days_later)
+    assert [code for code, _, _ in ca.lifetime_problems(_facts(3650, ISSUED), now)] == codes
+
+
+def test_the_old_three_year_ca_is_flagged_from_its_nineteenth_month():
+    problems = ca.lifetime_problems(_facts(1095, ISSUED), ISSUED + datetime.timedelta(days=560))
+    assert [code for code, _, _ in problems] == ["AKM610"]
+
+
+def test_a_ca_shorter_than_a_leaf_is_an_error():
+    assert [c for c, _, _ in ca.lifetime_problems(_facts(300, ISSUED), ISSUED)] == ["AKM611"]
+
+
+def _topology_with_ca(tmp_path, recipient: str):
+    topology = tmp_path / "mesh.yaml"
+    topology.write_text(VALID, encoding="utf-8")
+    target = shared_ca_path(topology)
+    target.parent.mkdir()
+    target.write_text(ca.init_ca(ca.SECRET_NAME, ca.SECRET_NAMESPACE, [recipient]), encoding="utf-8")
+    return topology, target
+
+
+def test_render_warns_at_the_ca_file(tmp_path):
+    identity = pyrage.x25519.Identity.generate()
+    topology, target = _topology_with_ca(tmp_path, str(identity.to_public()))
+    later = datetime.datetime.now(UTC) + datetime.timedelta(days=3650 - 365 - 30)
+    result = compiler.compile_topology(topology, compiler.Options(now=later))
+    (warning,) = [d for d in result.diagnostics if d.code.startswith("AKM61")]
+    assert (warning.code, warning.file) == ("AKM610", str(target))
+    assert "rotate" in warning.hint
+    assert result.ok  # a warning: the tree is still written (an error under --strict)
+
+
+def test_an_old_ca_file_cannot_be_judged_and_says_so(tmp_path):
+    """A CA file from before aksmesh kept the certificate in clear: AKM612, a warning."""
+    identity = pyrage.x25519.Identity.generate()
+    topology, target = _topology_with_ca(tmp_path, str(identity.to_public()))
+    text = target.read_text(encoding="utf-8")
+    head, _, rest = text.partition("    annotations:\n")
+    target.write_text(head + rest[rest.index("type: Opaque"):], encoding="utf-8")
+    result = compiler.compile_topology(topology)
+    assert [(d.code, d.file) for d in result.diagnostics if d.code.startswith("AKM61")] == [
+        ("AKM612", str(target))]
+    assert result.ok
+
+
+def test_ca_show_prints_subject_fingerprint_expiry_and_recipients(tmp_path):
+    identity = pyrage.x25519.Identity.generate()
+    topology, target = _topology_with_ca(tmp_path, str(identity.to_public()))
+    cert = _certificate(target.read_text(encoding="utf-8"), str(identity))
+    run = run_cli("ca", "show", topology)
+    assert run.exit_code == 0, run.output
+    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
+    assert "CN=Cilium CA" in run.stdout
+    assert ":".join(digest[i:i + 2] for i in range(0, 64, 2)) in run.stdout
+    assert f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M:%S}" in run.stdout
+    assert str(identity.to_public()) in run.stdout
+
+
+def test_ca_show_without_a_ca_fails_with_a_hint(tmp_path):
+    topology = tmp_path / "mesh.yaml"
+    topology.write_text(VALID, encoding="utf-8")
+    run = run_cli("ca", "show", topology)
+    assert run.exit_code == 1 and "ca init" in run.stderr
+
+
+def test_ca_add_recipient_keeps_the_ca_and_adds_the_key(tmp_path, monkeypatch):
+    alice, bob = pyrage.x25519.Identity.generate(), pyrage.x25519.Identity.generate()
+    topology, target = _topology_with_ca(tmp_path, str(alice.to_public()))
+    before = _certificate(target.read_text(encoding="utf-8"), str(alice))
+    key_file = tmp_path / "alice.agekey"
+    key_file.write_text(str(alice) + "\n", encoding="utf-8")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
+    run = run_cli("ca", "add-recipient", topology, "--age-recipient", str(bob.to_public()))
+    assert run.exit_code == 0, run.output
+    text = target.read_text(encoding="utf-8")
+    assert ca.read_age_recipients(text) == sorted([str(alice.to_public()), str(bob.to_public())])
+    # The same CA for both, so the clusters are not re-keyed.
+    assert _certificate(text, str(bob)) == before == _certificate(text, str(alice))
+    assert load_shared_ca(topology).certificate_pem is not None
+
+
+def test_ca_add_recipient_without_a_key_fails_and_keeps_the_file(tmp_path, monkeypatch):
+    alice, bob = pyrage.x25519.Identity.generate(), pyrage.x25519.Identity.generate()
+    topology, target = _topology_with_ca(tmp_path, str(alice.to_public()))
+    before = target.read_text(encoding="utf-8")
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.config/sops/age/keys.txt either
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    run = run_cli("ca", "add-recipient", topology, "--age-recipient", str(bob.to_public()))
+    assert run.exit_code == 1 and "SOPS_AGE_KEY_FILE" in run.stderr
+    assert target.read_text(encoding="utf-8") == before
