@@ -78,6 +78,10 @@ DNS_SERVICE_IP_OFFSET = 10
 # Flux release the flux-system patches are written against (the v2.9.4 install manifests
 # they are built over in the tests); `flux bootstrap --version` installs exactly it.
 FLUX_VERSION = "2.9.4"
+# The oldest Azure CLI that deploys a `.bicepparam` file with `--parameters` (MicrosoftDocs
+# azure-docs articles/azure-resource-manager/bicep/deploy-cli.md, "Parameters": Azure CLI
+# 2.53.0 or later); the generated README asks for it.
+AZ_CLI_VERSION = "2.53.0"
 
 # Kinds the rendered Kustomizations apply, by who makes the API server serve them and
 # whether objects of the kind live in a namespace (the apply model in apply_model.py).
