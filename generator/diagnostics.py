@@ -151,6 +151,15 @@ CODES = _registry(
              "Segmentation governs traffic between clusters only; a flow from a cluster to "
              "itself changes nothing.",
              "segmentation:\n  allow:\n    - {from: {cluster: ne}, to: {cluster: ne}}"),
+        Code("AKM220", E, "global service unreachable under segmentation",
+             "Every cluster has each global service and load-balances its clients to the "
+             "service's backends; segmentation must admit a flow from each of those clients "
+             "(the namespaces that already have a flow to one backend cluster, or some "
+             "namespace when none does) into the service's namespace in every other backend "
+             "cluster, or some connections time out on a policy drop.",
+             "globalServices:\n  - {name: rebel-base, namespace: rebel-base, backends: [ne, we], ...}\n"
+             "segmentation:\n  allow:\n    - from: {cluster: onprem, namespace: x-wing}\n"
+             "      to: {cluster: ne, namespace: rebel-base}  # and none to we"),
         # 3xx: addresses
         Code("AKM301", E, "invalid CIDR or address",
              "The value is not an IPv4 CIDR (a.b.c.d/n) or IPv4 address.",
@@ -246,6 +255,25 @@ CODES = _registry(
         Code("AKM515", E, "secret in clear in the output",
              "A rendered file holds a private key or an unencrypted Secret value.",
              "a PEM private key block, or a Secret with stringData in clear, in a rendered file"),
+        Code("AKM540", E, "rendered policies disagree with the declared flows",
+             "The reachability model (Cilium's policy semantics applied to the rendered "
+             "objects) found pods of one cluster admitted into another where no flow "
+             "declares it, or refused where one does.",
+             "ingressDeny:\n  - fromEndpoints:\n      - matchLabels: {io.cilium.k8s.policy.cluster: ne}  # denies a declared flow"),
+        Code("AKM541", E, "rendered policies change traffic segmentation leaves alone",
+             "The reachability model found that aksmesh's policies change what a pod admits "
+             "from its own cluster, from nodes or from outside the mesh, or widen what a "
+             "user's own policy admits.",
+             "ingress:\n  - fromEntities: [cluster, world]  # an allow widens every user policy"),
+        Code("AKM542", E, "rendered global service load-balances other than declared",
+             "The reachability model found a cluster whose global Service sends clients to "
+             "clusters other than the service's backends, or in another order than its "
+             "affinity says.",
+             "spec:\n  selector: {name: rebel-base}  # in a cluster outside backends"),
+        Code("AKM543", E, "rendered mesh object outside the reachability model",
+             "A rendered policy or Service uses a field the reachability model does not "
+             "evaluate, so aksmesh cannot prove what it does.",
+             "spec:\n  ingress:\n    - toPorts: [...]  # not modelled"),
         # 6xx: inputs besides the topology
         Code("AKM601", W, "no shared Cilium CA",
              "Without the CA file that `aksmesh ca init` creates, every cluster generates "
