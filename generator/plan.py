@@ -230,11 +230,19 @@ class Plan:
         namespace); inside one cluster segmentation restricts nothing."""
         if self.segmentation is None or source.cluster == destination.cluster:
             return True
-        return any(f.source.cluster == source.cluster
-                   and f.source.namespace in (None, source.namespace)
-                   and f.destination.cluster == destination.cluster
+        return any(f.source.namespace in (None, source.namespace)
                    and f.destination.namespace in (None, destination.namespace)
-                   for f in self.segmentation)
+                   for f in self._flows_between.get((source.cluster, destination.cluster), ()))
+
+    def flows_between(self, source: str, destination: str) -> tuple[Flow, ...]:
+        return self._flows_between.get((source, destination), ())
+
+    @cached_property
+    def _flows_between(self) -> dict[tuple[str, str], tuple[Flow, ...]]:
+        pairs: dict[tuple[str, str], list[Flow]] = {}
+        for flow in self.segmentation or ():
+            pairs.setdefault((flow.source.cluster, flow.destination.cluster), []).append(flow)
+        return {pair: tuple(flows) for pair, flows in pairs.items()}
 
     @cached_property
     def mesh_namespaces(self) -> tuple[str, ...]:

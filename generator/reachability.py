@@ -247,20 +247,35 @@ def _rule_matches(rule: Rule, source: Identity, local_cluster: str,
     return any(entity.matches(source) for entity in rule.entities)
 
 
+class Ingress:
+    """What one destination pod admits: the policies that select it, resolved once."""
+
+    def __init__(self, policies: Iterable[Policy], destination: Identity,
+                 default_local_cluster: bool = True) -> None:
+        self.local = destination.cluster or ""
+        self.default_local_cluster = default_local_cluster
+        selecting = [p for p in policies if p.has_ingress and p.subject.matches(destination)]
+        self.enforced = bool(selecting)  # R1
+        self.deny = [r for p in selecting for r in p.deny]
+        self.default_deny = any(p.default_deny_ingress for p in selecting)  # R4
+        self.allow = [r for p in selecting for r in p.allow]
+
+    def admits(self, source: Identity) -> bool:
+        if not self.enforced:  # R1
+            return True
+        if any(_rule_matches(r, source, self.local, self.default_local_cluster)
+               for r in self.deny):  # R3
+            return False
+        if not self.default_deny:  # R4
+            return True
+        return any(_rule_matches(r, source, self.local, self.default_local_cluster)
+                   for r in self.allow)  # R2
+
+
 def admits(policies: Iterable[Policy], destination: Identity, source: Identity,
            default_local_cluster: bool = True) -> bool:
     """Whether `destination` (a pod of its cluster) admits ingress from `source`."""
-    local = destination.cluster or ""
-    selecting = [p for p in policies if p.has_ingress and p.subject.matches(destination)]
-    if not selecting:  # R1
-        return True
-    if any(_rule_matches(r, source, local, default_local_cluster)
-           for p in selecting for r in p.deny):  # R3
-        return False
-    if not any(p.default_deny_ingress for p in selecting):  # R4
-        return True
-    return any(_rule_matches(r, source, local, default_local_cluster)
-               for p in selecting for r in p.allow)  # R2
+    return Ingress(policies, destination, default_local_cluster).admits(source)
 
 
 # ---------------------------------------------------------------- services
@@ -382,26 +397,51 @@ class Verdict:
     destination: Identity
     source: Identity
     admitted: bool
+    # The clusters whose pods this verdict stands for (the source's alone unless grouped).
+    members: tuple[str, ...] = ()
+
+
+def cluster_signature(policies: Iterable[Policy], cluster: str, local: str) -> tuple[bool, ...]:
+    """How the policies of cluster `local` can tell pods of `cluster` apart from another
+    cluster's: only through the values of requirements on the cluster label (R7; R5 adds
+    the local cluster), so clusters with the same signature get the same verdicts."""
+    values = [r.values for p in policies for rule in p.allow + p.deny
+              for selector in rule.peers + rule.entities for r in selector.requirements
+              if r.key == CLUSTER_KEY]
+    return (cluster == local,) + tuple(cluster in v for v in values)
 
 
 def evaluate(mesh: MeshObjects, namespaces: tuple[str, ...],
              user_policies: dict[str, tuple[Policy, ...]] | None = None,
              default_local_cluster: bool = True, with_mesh_policies: bool = True,
-             extra_pods: Pods | None = None) -> Iterator[Verdict]:
+             extra_pods: Pods | None = None, group: Any = None) -> Iterator[Verdict]:
     """Every (destination pod, source) pair the model considers, with its verdict: sources
-    are the pods of every cluster and the reserved identities."""
+    are the pods of every cluster and the reserved identities.
+
+    With `group(destination cluster, source cluster)` (a hashable key the caller needs kept
+    apart), source clusters with the same key and the same cluster_signature are evaluated
+    once, for the first of them, and the verdict lists them all as members: it holds for
+    each (large meshes would otherwise cost clusters squared times namespaces squared)."""
     user_policies = user_policies or {}
-    sources = [w for c in mesh.clusters for n in namespaces
-               for w in workloads(mesh, c, n, extra_pods)]
-    sources += [reserved(name) for name in RESERVED_SOURCES]
+    reserved_sources = [reserved(name) for name in RESERVED_SOURCES]
     for cluster in mesh.clusters:
         policies = user_policies.get(cluster, ()) + (
             mesh.policies.get(cluster, ()) if with_mesh_policies else ())
+        classes: dict[Any, list[str]] = {}
+        for source_cluster in mesh.clusters:
+            key = (source_cluster,) if group is None else (
+                group(cluster, source_cluster),
+                cluster_signature(user_policies.get(cluster, ()) + mesh.policies.get(cluster, ()),
+                                  source_cluster, cluster))
+            classes.setdefault(key, []).append(source_cluster)
+        sources = [(w, tuple(members)) for members in classes.values() for n in namespaces
+                   for w in workloads(mesh, members[0], n, extra_pods)]
+        sources += [(r, ()) for r in reserved_sources]
         for namespace in namespaces:
             for destination in workloads(mesh, cluster, namespace, extra_pods):
-                for source in sources:
-                    yield Verdict(destination, source,
-                                  admits(policies, destination, source, default_local_cluster))
+                ingress = Ingress(policies, destination, default_local_cluster)
+                for source, members in sources:
+                    yield Verdict(destination, source, ingress.admits(source), members)
 
 
 def cross_cluster_matrix(mesh: MeshObjects, namespaces: tuple[str, ...],
@@ -411,15 +451,17 @@ def cross_cluster_matrix(mesh: MeshObjects, namespaces: tuple[str, ...],
     admits, every pod of one into every pod of the other."""
     denied: set[tuple[str, str, str, str]] = set()
     pairs: set[tuple[str, str, str, str]] = set()
-    for verdict in evaluate(mesh, namespaces, default_local_cluster=default_local_cluster):
+    for verdict in evaluate(mesh, namespaces, default_local_cluster=default_local_cluster,
+                            group=lambda destination, source: None):
         source, destination = verdict.source, verdict.destination
-        if source.cluster is None or source.cluster == destination.cluster:
-            continue
-        key = (destination.cluster or "", destination.namespace or "",
-               source.cluster, source.namespace or "")
-        pairs.add(key)
-        if not verdict.admitted:
-            denied.add(key)
+        for member in verdict.members:
+            if source.cluster is None or member == destination.cluster:
+                continue
+            key = (destination.cluster or "", destination.namespace or "",
+                   member, source.namespace or "")
+            pairs.add(key)
+            if not verdict.admitted:
+                denied.add(key)
     matrix: dict[tuple[str, str], set[tuple[str, str]]] = {
         (c, n): set() for c in mesh.clusters for n in namespaces}
     for dc, dn, sc, sn in sorted(pairs - denied):

@@ -261,13 +261,21 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
         return [diagnostic("AKM543", where, 1, 1, f"a rendered mesh object the reachability "
                                                    f"model does not cover: {error}")]
     namespaces = namespaces_named(mesh, plan.mesh_namespaces)
+
+    def intent(destination: str, source: str) -> tuple:
+        """What the plan declares from `source` into `destination`: source clusters that
+        differ here are evaluated apart."""
+        return tuple(sorted((f.source.namespace or "", f.destination.namespace or "")
+                            for f in plan.flows_between(source, destination)))
+
     found: dict[tuple[str, str, str], list[str]] = {}
     for user, label in ((None, "no user policy"), (probe_policies(plan, namespaces),
                                                    "a same-namespace-only user policy")):
         for local in (True, False):
             setting = f"policy-default-local-cluster {str(local).lower()}, {label}"
-            before = evaluate(mesh, namespaces, user, local, with_mesh_policies=False)
-            after = evaluate(mesh, namespaces, user, local)
+            before = evaluate(mesh, namespaces, user, local, with_mesh_policies=False,
+                              group=intent)
+            after = evaluate(mesh, namespaces, user, local, group=intent)
             for old, new in zip(before, after):
                 source, destination = new.source, new.destination
                 cross = source.cluster is not None and source.cluster != destination.cluster
@@ -277,6 +285,8 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
                 if new.admitted != expected:
                     what = (f"{source.cluster}/{source.namespace}" if source.cluster
                             else source.name)
+                    if len(new.members) > 1:
+                        what += f" (and the same from {len(new.members) - 1} other clusters)"
                     verb = "admits" if new.admitted else "refuses"
                     code = "AKM540" if cross else "AKM541"
                     found.setdefault((code, destination.cluster or "", verb), []).append(
