@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     _format(validate_)
 
     plan_ = command("plan", plan, "Print the resolved plan of one topology: every derived "
-                                  "value.")
+                                  "value, and the reachability model's answer for the mesh "
+                                  "apps (who reaches whom, global service backends).")
     plan_.add_argument("topology", type=Path, metavar="TOPOLOGY",
                        help="Topology file, such as topologies/eu-three-regions.yaml.")
     plan_.add_argument("--json", dest="as_json", action="store_true",
