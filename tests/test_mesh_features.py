@@ -181,3 +181,17 @@ def test_committed_mesh_apps_build_with_kustomize():
         kinds = sorted(d["kind"] for d in yaml.safe_load_all(build) if d)
         assert kinds == ["CiliumClusterwideNetworkPolicy"] * kinds.count(
             "CiliumClusterwideNetworkPolicy") + ["Service", "Service"]
+
+
+def test_topology_page_draws_avnm_unlike_peering(tmp_path):
+    """An AVNM mesh has no peerings: the diagram must not draw it as one."""
+    pages = {}
+    for peering in ("full-mesh", "avnm"):
+        path = tmp_path / f"{peering}.yaml"
+        path.write_text(VALID + f"peering: {peering}\n", encoding="utf-8")
+        result = compiler.compile_topology(path)
+        assert result.ok, result.diagnostics
+        pages[peering] = result.files["TOPOLOGY.md"].split("```mermaid", 1)[1].split("```")[0]
+    assert "n_ne <-->|VNet peering + ClusterMesh| n_we" in pages["full-mesh"]
+    assert "n_ne <==>|AVNM mesh + ClusterMesh| n_we" in pages["avnm"]
+    assert "peering" not in pages["avnm"]
