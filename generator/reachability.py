@@ -33,7 +33,11 @@ The rules, each from the Cilium source or documentation it follows (cilium/ciliu
   source matches any source (`any:`); pods carry `k8s:` labels, among them the namespace and
   `io.cilium.k8s.policy.cluster`; nodes, health, world and the API server are reserved
   identities with a `reserved:` label and no cluster label (pkg/labels; entities in
-  pkg/policy/api/entity.go at 120d7f61df5d378545ca3c21ea8f9b72b50fb6de).
+  pkg/policy/api/entity.go at 120d7f61df5d378545ca3c21ea8f9b72b50fb6de). Entities as
+  Documentation/security/policy/layer3.rst at 01af123d89b9e954f3c3c8da9055c61b85fb7e9c
+  defines them: `remote-node` is every node of every connected cluster but the local host,
+  `cluster` the local cluster's endpoints, host, init, unmanaged and every node of the mesh,
+  `all` everything; an empty selector selects every endpoint.
 - R8 global services: a cluster's Service gets the remote backends of every other cluster
   whose same-named Service is global and shared (`shared` defaults to true on a global
   Service); its local backends are the pods its selector matches, none without a selector
