@@ -259,10 +259,20 @@ class Plan:
         """(cluster, namespace) → the (cluster, namespace) of other clusters it admits, as
         the topology declares; namespaces are the named ones and facts.OTHER_NAMESPACES."""
         namespaces = self.mesh_namespaces + (facts.OTHER_NAMESPACES,)
-        return {(d.name, m): {(s.name, n) for s in self.clusters if s is not d
-                              for n in namespaces
-                              if self.declares(Endpoints(s.name, n), Endpoints(d.name, m))}
-                for d in self.clusters for m in namespaces}
+        if self.segmentation is None:
+            return {(d.name, m): {(s.name, n) for s in self.clusters if s is not d
+                                  for n in namespaces}
+                    for d in self.clusters for m in namespaces}
+        matrix: dict[tuple[str, str], set[tuple[str, str]]] = {
+            (d.name, m): set() for d in self.clusters for m in namespaces}
+        for f in self.segmentation:
+            if f.source.cluster == f.destination.cluster:
+                continue
+            sources = ({(f.source.cluster, f.source.namespace)} if f.source.namespace
+                       else {(f.source.cluster, n) for n in namespaces})
+            for m in ((f.destination.namespace,) if f.destination.namespace else namespaces):
+                matrix[(f.destination.cluster, m)] |= sources
+        return matrix
 
     def reachability_rows(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return matrix_rows(self.intended_matrix(), [c.name for c in self.clusters],

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from . import facts
@@ -240,15 +241,31 @@ def parse_policy(document: dict[str, Any], local_cluster: str) -> Policy:
                   default_deny_ingress=bool(allow or deny) if switch is None else bool(switch))
 
 
-def _rule_matches(rule: Rule, source: Identity, local_cluster: str,
-                  default_local_cluster: bool) -> bool:
-    for peer in rule.peers:
-        if default_local_cluster and not peer.names(CLUSTER_KEY):  # R5
-            peer = peer.with_requirement(
-                Requirement("k8s", CLUSTER_KEY, "In", frozenset({local_cluster})))
-        if peer.matches(source):
-            return True
-    return any(entity.matches(source) for entity in rule.entities)
+class _Peers:
+    """The peers of some rules, for one destination: R5 applied, and indexed by the
+    clusters a peer can match, so that a large mesh does not test every peer per source."""
+
+    def __init__(self, rules: Iterable[Rule], local_cluster: str,
+                 default_local_cluster: bool) -> None:
+        self.anywhere: list[Selector] = []
+        self.by_cluster: dict[str, list[Selector]] = {}
+        for rule in rules:
+            peers = [p if not default_local_cluster or p.names(CLUSTER_KEY)  # R5
+                     else p.with_requirement(Requirement("k8s", CLUSTER_KEY, "In",
+                                                         frozenset({local_cluster})))
+                     for p in rule.peers]
+            for peer in peers + list(rule.entities):
+                clusters = [r.values for r in peer.requirements
+                            if r.key == CLUSTER_KEY and r.operator == "In"]
+                if not clusters:
+                    self.anywhere.append(peer)
+                    continue
+                for cluster in frozenset.intersection(*clusters):
+                    self.by_cluster.setdefault(cluster, []).append(peer)
+
+    def match(self, source: Identity) -> bool:
+        candidates = self.anywhere + self.by_cluster.get(source.cluster or "", [])
+        return any(peer.matches(source) for peer in candidates)
 
 
 class Ingress:
@@ -256,24 +273,22 @@ class Ingress:
 
     def __init__(self, policies: Iterable[Policy], destination: Identity,
                  default_local_cluster: bool = True) -> None:
-        self.local = destination.cluster or ""
-        self.default_local_cluster = default_local_cluster
+        local = destination.cluster or ""
         selecting = [p for p in policies if p.has_ingress and p.subject.matches(destination)]
         self.enforced = bool(selecting)  # R1
-        self.deny = [r for p in selecting for r in p.deny]
+        self.deny = _Peers((r for p in selecting for r in p.deny), local, default_local_cluster)
         self.default_deny = any(p.default_deny_ingress for p in selecting)  # R4
-        self.allow = [r for p in selecting for r in p.allow]
+        self.allow = _Peers((r for p in selecting for r in p.allow), local,
+                            default_local_cluster)
 
     def admits(self, source: Identity) -> bool:
         if not self.enforced:  # R1
             return True
-        if any(_rule_matches(r, source, self.local, self.default_local_cluster)
-               for r in self.deny):  # R3
+        if self.deny.match(source):  # R3
             return False
         if not self.default_deny:  # R4
             return True
-        return any(_rule_matches(r, source, self.local, self.default_local_cluster)
-                   for r in self.allow)  # R2
+        return self.allow.match(source)  # R2
 
 
 def admits(policies: Iterable[Policy], destination: Identity, source: Identity,
@@ -315,6 +330,16 @@ class MeshObjects:
     clusters: tuple[str, ...]
     policies: dict[str, tuple[Policy, ...]]
     services: dict[str, dict[tuple[str, str], Service]]  # cluster → (namespace, name) → Service
+
+    @cached_property
+    def selectors(self) -> dict[str, set[tuple[tuple[str, str], ...]]]:
+        """Namespace → the pod selectors of the Services there, in any cluster."""
+        found: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+        for services in self.services.values():
+            for service in services.values():
+                if service.selector:
+                    found.setdefault(service.namespace, set()).add(service.selector)
+        return found
 
 
 def read_objects(objects: dict[str, list[dict[str, Any]]]) -> MeshObjects:
@@ -390,9 +415,7 @@ def workloads(mesh: MeshObjects, cluster: str, namespace: str, extra: Pods | Non
     """The pods the model places in a namespace: a plain one, one per Service selector of
     the mesh there (any cluster's: a pod may run where its Service selects nothing), and
     the caller's `extra` label sets."""
-    selectors = {s.selector for services in mesh.services.values() for s in services.values()
-                 if s.namespace == namespace and s.selector}
-    selectors |= set((extra or {}).get(namespace, ()))
+    selectors = mesh.selectors.get(namespace, set()) | set((extra or {}).get(namespace, ()))
     return [pod(cluster, namespace)] + [pod(cluster, namespace, s) for s in sorted(selectors)]
 
 
@@ -405,14 +428,13 @@ class Verdict:
     members: tuple[str, ...] = ()
 
 
-def cluster_signature(policies: Iterable[Policy], cluster: str, local: str) -> tuple[bool, ...]:
-    """How the policies of cluster `local` can tell pods of `cluster` apart from another
-    cluster's: only through the values of requirements on the cluster label (R7; R5 adds
-    the local cluster), so clusters with the same signature get the same verdicts."""
-    values = [r.values for p in policies for rule in p.allow + p.deny
-              for selector in rule.peers + rule.entities for r in selector.requirements
-              if r.key == CLUSTER_KEY]
-    return (cluster == local,) + tuple(cluster in v for v in values)
+def cluster_values(policies: Iterable[Policy]) -> list[frozenset[str]]:
+    """The value sets of every requirement on the cluster label in the policies' rules:
+    the only way policies can tell the pods of one cluster from another's (R7; R5 adds the
+    local cluster), so clusters equally in or out of each get the same verdicts."""
+    return [r.values for p in policies for rule in p.allow + p.deny
+            for selector in rule.peers + rule.entities for r in selector.requirements
+            if r.key == CLUSTER_KEY]
 
 
 def evaluate(mesh: MeshObjects, namespaces: tuple[str, ...],
@@ -431,12 +453,12 @@ def evaluate(mesh: MeshObjects, namespaces: tuple[str, ...],
     for cluster in mesh.clusters:
         policies = user_policies.get(cluster, ()) + (
             mesh.policies.get(cluster, ()) if with_mesh_policies else ())
+        values = cluster_values(user_policies.get(cluster, ()) + mesh.policies.get(cluster, ()))
         classes: dict[Any, list[str]] = {}
         for source_cluster in mesh.clusters:
             key = (source_cluster,) if group is None else (
-                group(cluster, source_cluster),
-                cluster_signature(user_policies.get(cluster, ()) + mesh.policies.get(cluster, ()),
-                                  source_cluster, cluster))
+                group(cluster, source_cluster), source_cluster == cluster,
+                tuple(source_cluster in v for v in values))
             classes.setdefault(key, []).append(source_cluster)
         sources = [(w, tuple(members)) for members in classes.values() for n in namespaces
                    for w in workloads(mesh, members[0], n, extra_pods)]
