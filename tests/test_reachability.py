@@ -415,3 +415,54 @@ def test_any_segmentation_renders_exactly_its_flows(flows):
     assert namespaces == plan.mesh_namespaces + (OTHER_NAMESPACES,)
     for local in (True, False):
         assert cross_cluster_matrix(mesh, namespaces, local) == plan.intended_matrix()
+
+
+_SERVICE = st.fixed_dictionaries({
+    "backends": st.lists(st.sampled_from(["ne", "we", "fc"]), min_size=1, max_size=3,
+                         unique=True),
+    "affinity": st.sampled_from(["none", "local", "remote"]),
+    "namespace": st.sampled_from(["x", "y"]),
+})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_SERVICE, min_size=1, max_size=2),
+       st.lists(st.fixed_dictionaries({"from": _ENDS, "to": _ENDS}), max_size=6))
+def test_the_global_service_check_agrees_with_the_model(services, flows):
+    """AKM220 refuses exactly the topologies where, by the model of the rendered objects,
+    some cluster sends clients to a backend cluster that does not admit them: a namespace
+    of the cluster reaching one backend cluster must reach all, and some namespace must."""
+    from generator.check import check_service_reachability
+    from generator.render import render
+
+    data = yaml.safe_load(VALID.replace("  - name: we\n", """\
+  - name: fc
+    id: 3
+    region: francecentral
+    vnetCidr: 10.30.0.0/16
+    nodeSubnetCidr: 10.30.0.0/22
+    podCidr: 10.130.0.0/16
+    serviceCidr: 10.230.0.0/16
+  - name: we
+"""))
+    data["globalServices"] = [
+        {"name": f"s{i}", "namespace": s["namespace"], "ports": [{"port": 80}],
+         "selector": {"app": f"s{i}"}, "backends": s["backends"], "affinity": s["affinity"]}
+        for i, s in enumerate(services)]
+    data["segmentation"] = {"allow": flows}
+    plan = plan_topology(data, load_schema())
+    refused = {(f.path[1], cluster) for f in check_service_reachability(plan)
+               for cluster in ("ne", "we", "fc") if f"`{cluster}`" in f.message.split(
+                   "load-balances")[0]}
+    mesh = mesh_objects(plan, render(plan, None).files)
+    namespaces = namespaces_named(mesh, plan.mesh_namespaces)
+    for index, service in enumerate(plan.global_services):
+        for cluster in ("ne", "we", "fc"):
+            targets = [b for g in service.preference(cluster) for b in g if b != cluster]
+            backend_pods = {b: pod(b, service.namespace, service.selector) for b in targets}
+            reach = {n: {b for b in targets if admits(mesh.policies[b], backend_pods[b],
+                                                      pod(cluster, n))}
+                     for n in namespaces}
+            clients = [n for n in namespaces if reach[n]]
+            ok = not targets or bool(clients) and all(reach[n] == set(targets) for n in clients)
+            assert ok == ((index, cluster) not in refused), (service, cluster, reach)
