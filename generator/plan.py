@@ -279,9 +279,17 @@ class Plan:
                            self.mesh_namespaces + (facts.OTHER_NAMESPACES,))
 
     def service_rows(self) -> tuple[tuple[GlobalService, tuple[tuple[str, str], ...]], ...]:
-        """Per global service, each cluster and its backend clusters, best first, as text."""
-        return tuple((s, tuple((c.name, preference_text(s.preference(c.name)))
-                               for c in self.clusters)) for s in self.global_services)
+        """Per global service, the backend clusters clients are sent to, best first, as
+        text, with the clusters whose clients get that answer (`ne, we`)."""
+        rows = []
+        for service in self.global_services:
+            by_text: dict[str, list[str]] = {}
+            for cluster in self.clusters:
+                by_text.setdefault(preference_text(service.preference(cluster.name)),
+                                   []).append(cluster.name)
+            rows.append((service, tuple((", ".join(names), text)
+                                        for text, names in by_text.items())))
+        return tuple(rows)
 
     def to_json(self) -> dict[str, Any]:
         """The plan as JSON-ready data: addresses as strings, field names in camelCase."""

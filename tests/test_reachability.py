@@ -358,7 +358,7 @@ def test_topology_page_shows_the_matrix_services_and_flows(four):
     plan, files = four
     page = files["TOPOLOGY.md"]
     assert "| b/shop | a/web, c/*, d/web |" in page
-    assert "| shop/api | 80 | a, b | local | from a: a > b; from b: b > a; from c: a + b; from d: a + b |" in page
+    assert "| shop/api | 80 | a, b | local | from a: a > b; from b: b > a; from c, d: a + b |" in page
     assert 'n_a ==>|"flow web → *"| n_c' in page
     assert 'n_b ==>|"flow web → shop; web → bank"| n_c' in page
     assert "n_svc_bank_ledger -.->|backends| n_c" in page
