@@ -472,7 +472,7 @@ def check_service_reachability(plan: Plan) -> Iterator[Finding]:
     if plan.segmentation is None:
         return
     known = {c.name for c in plan.clusters}
-    if not service_clusters_known(plan, known):
+    if not _clusters_known(plan, known):
         return  # AKM208 says which
     for service in plan.global_services:
         for cluster in plan.clusters:
@@ -502,7 +502,7 @@ def check_service_reachability(plan: Plan) -> Iterator[Finding]:
                                   f"{{cluster: {backend}, namespace: {service.namespace}}}}}")
 
 
-def service_clusters_known(plan: Plan, known: set[str]) -> bool:
+def _clusters_known(plan: Plan, known: set[str]) -> bool:
     return all(b in known for s in plan.global_services for b in s.backends) and all(
         f.source.cluster in known and f.destination.cluster in known
         for f in plan.segmentation or ())

@@ -234,9 +234,6 @@ class Plan:
                    and f.destination.namespace in (None, destination.namespace)
                    for f in self._flows_between.get((source.cluster, destination.cluster), ()))
 
-    def flows_between(self, source: str, destination: str) -> tuple[Flow, ...]:
-        return self._flows_between.get((source, destination), ())
-
     @cached_property
     def _flows_between(self) -> dict[tuple[str, str], tuple[Flow, ...]]:
         pairs: dict[tuple[str, str], list[Flow]] = {}
