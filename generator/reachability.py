@@ -37,7 +37,10 @@ The rules, each from the Cilium source or documentation it follows (cilium/ciliu
   Documentation/security/policy/layer3.rst at 01af123d89b9e954f3c3c8da9055c61b85fb7e9c
   defines them: `remote-node` is every node of every connected cluster but the local host,
   `cluster` the local cluster's endpoints, host, init, unmanaged and every node of the mesh,
-  `all` everything; an empty selector selects every endpoint.
+  `all` everything; an empty selector selects every endpoint (R5 leaves it so).
+- R10 Kubernetes NetworkPolicy, as Cilium translates it: see parse_network_policy.
+- R11 on Kubernetes, Cilium admits traffic from the local host to its endpoints whatever
+  the allow rules say (layer3.rst, "Access to/from local host": allow-localhost).
 - R8 global services: a cluster's Service gets the remote backends of every other cluster
   whose same-named Service is global and shared (`shared` defaults to true on a global
   Service); its local backends are the pods its selector matches, none without a selector
@@ -75,6 +78,8 @@ ENTITIES = {
     "init": ("init",), "unmanaged": ("unmanaged",),
 }
 KNOWN_SOURCES = ("k8s", "reserved", "any")
+# Where Cilium puts a pod's namespace labels (pkg/k8s/apis/cilium.io, PodNamespaceMetaLabels).
+NAMESPACE_META = "io.cilium.k8s.namespace.labels."
 
 
 class ModelError(Exception):
@@ -95,8 +100,11 @@ class Identity:
 
 
 def pod(cluster: str, namespace: str, labels: Iterable[tuple[str, str]] = ()) -> Identity:
+    """A pod: its own labels, its namespace and cluster, and its namespace's
+    `kubernetes.io/metadata.name` label as Cilium copies namespace labels onto pods (R10)."""
     return Identity(cluster, namespace, "pod", frozenset(
-        {("k8s", NAMESPACE_KEY, namespace), ("k8s", CLUSTER_KEY, cluster)}
+        {("k8s", NAMESPACE_KEY, namespace), ("k8s", CLUSTER_KEY, cluster),
+         ("k8s", NAMESPACE_META + "kubernetes.io/metadata.name", namespace)}
         | {("k8s", k, v) for k, v in labels}))
 
 
@@ -200,13 +208,69 @@ class Policy:
         return bool(self.allow or self.deny)
 
 
-POLICY_KINDS = ("CiliumClusterwideNetworkPolicy", "CiliumNetworkPolicy")
+POLICY_KINDS = ("CiliumClusterwideNetworkPolicy", "CiliumNetworkPolicy", "NetworkPolicy")
 _SPEC_KEYS = {"description", "endpointSelector", "ingress", "ingressDeny", "enableDefaultDeny"}
 _RULE_KEYS = {"fromEndpoints", "fromEntities"}
 
 
+def parse_network_policy(document: dict[str, Any]) -> Policy:
+    """R10: a Kubernetes NetworkPolicy as Cilium translates it (pkg/k8s/network_policy.go,
+    ParseNetworkPolicy, at 25972d8e8c67dd3a4d74c2dbea54461fa7f20707): the pod selector in the
+    policy's namespace; a peer's podSelector alone in that namespace; a namespaceSelector
+    over the namespace labels Cilium copies onto pods (empty: any namespace); a rule without
+    `from` allows every source; no ingress rule with Ingress in policyTypes (or no
+    policyTypes) denies all ingress. Ports and ipBlock are not modelled."""
+    metadata = document.get("metadata") or {}
+    name, namespace = str(metadata.get("name")), metadata.get("namespace")
+    if not namespace:
+        raise ModelError(f"NetworkPolicy {name} has no namespace")
+    spec = document.get("spec") or {}
+    if set(spec) - {"podSelector", "policyTypes", "ingress", "egress"}:
+        raise ModelError(f"NetworkPolicy {name}: spec fields {sorted(spec)} not modelled")
+    in_namespace = Requirement("k8s", NAMESPACE_KEY, "In", frozenset({namespace}))
+    subject = _k8s_selector(spec.get("podSelector") or {}).with_requirement(in_namespace)
+    rules = []
+    for rule in spec.get("ingress") or []:
+        if set(rule) - {"from"}:
+            raise ModelError(f"NetworkPolicy {name}: ingress fields {sorted(rule)} not modelled")
+        peers = []
+        for peer in rule.get("from") or []:
+            if set(peer) - {"podSelector", "namespaceSelector"}:
+                raise ModelError(f"NetworkPolicy {name}: peer {peer!r} not modelled")
+            selector = _k8s_selector(peer.get("podSelector") or {})
+            if "namespaceSelector" in peer:
+                namespaces = _k8s_selector(peer["namespaceSelector"] or {}, NAMESPACE_META)
+                selector = Selector(selector.requirements + (namespaces.requirements or (
+                    Requirement("k8s", NAMESPACE_KEY, "Exists", frozenset()),)))
+            else:
+                selector = selector.with_requirement(in_namespace)
+            peers.append(selector)
+        rules.append(Rule(tuple(peers) if rule.get("from") else (Selector(()),), ()))
+    types = spec.get("policyTypes") or []
+    if not rules and ("Ingress" in types or "Egress" not in types):
+        rules = [Rule((), ())]  # default deny for ingress, nothing allowed
+    return Policy(name, namespace, subject, tuple(rules), (), default_deny_ingress=bool(rules))
+
+
+def _k8s_selector(data: Any, prefix: str = "") -> Selector:
+    """A Kubernetes label selector, its keys read as k8s-source labels (after `prefix`)."""
+    if not isinstance(data, dict) or set(data) - {"matchLabels", "matchExpressions"}:
+        raise ModelError(f"selector {data!r}")
+    requirements = [Requirement("k8s", prefix + str(k), "In", frozenset({str(v)}))
+                    for k, v in (data.get("matchLabels") or {}).items()]
+    for expression in data.get("matchExpressions") or []:
+        operator = expression.get("operator")
+        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            raise ModelError(f"selector operator {operator!r}")
+        requirements.append(Requirement("k8s", prefix + str(expression["key"]), operator,
+                                        frozenset(map(str, expression.get("values") or ()))))
+    return Selector(tuple(requirements))
+
+
 def parse_policy(document: dict[str, Any], local_cluster: str) -> Policy:
     kind = document.get("kind")
+    if kind == "NetworkPolicy":
+        return parse_network_policy(document)
     name = str(document.get("metadata", {}).get("name"))
     spec = document.get("spec") or {}
     unknown = set(spec) - _SPEC_KEYS
@@ -251,6 +315,7 @@ class _Peers:
         self.by_cluster: dict[str, list[Selector]] = {}
         for rule in rules:
             peers = [p if not default_local_cluster or p.names(CLUSTER_KEY)  # R5
+                     or not p.requirements  # an empty selector selects every endpoint (R7)
                      else p.with_requirement(Requirement("k8s", CLUSTER_KEY, "In",
                                                          frozenset({local_cluster})))
                      for p in rule.peers]
@@ -286,6 +351,8 @@ class Ingress:
             return True
         if self.deny.match(source):  # R3
             return False
+        if source.name == "host":  # R11
+            return True
         if not self.default_deny:  # R4
             return True
         return self.allow.match(source)  # R2

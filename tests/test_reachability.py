@@ -68,7 +68,19 @@ USER_POLICIES = {
            "spec": {"endpointSelector": {},
                     "ingress": [{"fromEndpoints": [{}]}, {"fromEntities": ["world"]}]}}],
 }
+# Kubernetes NetworkPolicies too: in c, vault admits its clients and namespace web; in d,
+# namespace locked admits nothing at all.
+USER_POLICIES["c"] = [{"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1",
+                       "metadata": {"name": "vault", "namespace": "vault"},
+                       "spec": {"podSelector": {}, "ingress": [{"from": [
+                           {"podSelector": {"matchLabels": {"app": "vault-client"}}},
+                           {"namespaceSelector": {"matchLabels": {
+                               "kubernetes.io/metadata.name": "web"}}}]}]}}]
+USER_POLICIES["d"] = [{"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1",
+                       "metadata": {"name": "deny-all", "namespace": "locked"},
+                       "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}]
 EXTRA_PODS = {"vault": ((("app", "vault-client"),),)}
+BYSTANDERS = ("vault", "locked")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +130,7 @@ def test_the_model_accepts_what_aksmesh_renders_now():
 def test_segmentation_only_narrows_and_the_bystander_stays_as_restrictive(four):
     plan, files = four
     mesh = mesh_objects(plan, files)
-    namespaces = namespaces_named(mesh, plan.mesh_namespaces + ("vault",))
+    namespaces = namespaces_named(mesh, plan.mesh_namespaces + BYSTANDERS)
     user = {c: tuple(parse_policy(d, c) for d in docs) for c, docs in USER_POLICIES.items()}
     checked = 0
     for local in (True, False):
@@ -143,6 +155,18 @@ def test_segmentation_only_narrows_and_the_bystander_stays_as_restrictive(four):
     assert not admits(policies, vault, pod("b", "shop"))
     assert not admits(policies, vault, pod("a", "web"))
     assert not admits(policies, vault, reserved("world"))
+    # The same with Kubernetes NetworkPolicies, under either policyDefaultLocalCluster.
+    policies = user["c"] + mesh.policies["c"]
+    vault = pod("c", "vault")
+    assert admits(policies, vault, pod("c", "web"))
+    assert admits(policies, vault, pod("c", "vault", [("app", "vault-client")]))
+    assert not admits(policies, vault, pod("c", "shop"))
+    assert not admits(policies, vault, pod("d", "web"), default_local_cluster=False)
+    assert not admits(user["c"], vault, pod("d", "web"), default_local_cluster=True)
+    assert admits(user["c"], vault, pod("d", "web"), default_local_cluster=False)  # before
+    locked = user["d"] + mesh.policies["d"]
+    assert not admits(locked, pod("d", "locked"), pod("d", "locked"))
+    assert not admits(locked, pod("d", "locked"), reserved("world"))
     # And a namespace no policy of the user guards keeps admitting its cluster and the world.
     assert admits(mesh.policies["b"], pod("b", "web"), pod("b", "shop"))
     assert admits(mesh.policies["b"], pod("b", "web"), reserved("world"))
@@ -466,3 +490,26 @@ def test_the_global_service_check_agrees_with_the_model(services, flows):
             clients = [n for n in namespaces if reach[n]]
             ok = not targets or bool(clients) and all(reach[n] == set(targets) for n in clients)
             assert ok == ((index, cluster) not in refused), (service, cluster, reach)
+
+
+def test_kubernetes_network_policies_as_cilium_translates_them():
+    def network_policy(spec):
+        return parse_policy({"kind": "NetworkPolicy", "metadata": {"name": "p", "namespace": "x"},
+                             "spec": spec}, "ne")
+
+    open_rule = network_policy({"podSelector": {}, "ingress": [{}]})
+    assert admits([open_rule], pod("ne", "x"), reserved("world"))  # no `from`: every source
+    egress_only = network_policy({"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]})
+    assert admits([egress_only], pod("ne", "x"), pod("ne", "y"))  # no ingress section
+    same_namespace = network_policy({"podSelector": {"matchLabels": {"app": "a"}},
+                                     "ingress": [{"from": [{"podSelector": {}}]}]})
+    assert admits([same_namespace], pod("ne", "y"), pod("ne", "z"))  # not selected
+    assert not admits([same_namespace], pod("ne", "x", [("app", "a")]), pod("ne", "z"))
+    assert admits([same_namespace], pod("ne", "x", [("app", "a")]), pod("ne", "x"))
+    any_namespace = network_policy({"podSelector": {}, "ingress": [{"from": [
+        {"namespaceSelector": {}}]}]})
+    assert admits([any_namespace], pod("ne", "x"), pod("ne", "z"))
+    assert not admits([any_namespace], pod("ne", "x"), reserved("remote-node"))
+    assert admits([any_namespace], pod("ne", "x"), reserved("host"))  # allow-localhost
+    with pytest.raises(ModelError):
+        network_policy({"podSelector": {}, "ingress": [{"ports": [{"port": 80}]}]})
