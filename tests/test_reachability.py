@@ -385,7 +385,7 @@ def test_topology_page_shows_the_matrix_services_and_flows(four):
     assert "| shop/api | 80 | a, b | local | from a: a > b; from b: b > a; from c, d: a + b |" in page
     assert 'n_a ==>|"flow web → *"| n_c' in page
     assert 'n_b ==>|"flow web → shop; web → bank"| n_c' in page
-    assert "n_svc_bank_ledger -.->|backends| n_c" in page
+    assert "n_svc__bank__ledger -.->|backends| n_c" in page
 
 
 def test_a_rendered_object_the_model_cannot_read_stops_the_write():
