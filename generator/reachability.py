@@ -1,7 +1,7 @@
 """A model of Cilium, the consumer of the mesh apps: what the rendered policies and Services do.
 
 verify reads the objects aksmesh renders for each cluster (CiliumClusterwideNetworkPolicy,
-CiliumNetworkPolicy, Service), evaluates them here with Cilium's semantics, and compares the
+and Service; CiliumNetworkPolicy and NetworkPolicy for a user's own), evaluates them here with Cilium's semantics, and compares the
 answer with the plan's intent; `aksmesh plan` prints the answer. Only what aksmesh renders
 (and what tests add as a user's own policies) is modelled: an object or field outside that
 subset raises `ModelError` rather than being guessed at.
@@ -37,10 +37,8 @@ The rules, each from the Cilium source or documentation it follows (cilium/ciliu
   Documentation/security/policy/layer3.rst at 01af123d89b9e954f3c3c8da9055c61b85fb7e9c
   defines them: `remote-node` is every node of every connected cluster but the local host,
   `cluster` the local cluster's endpoints, host, init, unmanaged and every node of the mesh,
-  `all` everything; an empty selector selects every endpoint (R5 leaves it so).
-- R10 Kubernetes NetworkPolicy, as Cilium translates it: see parse_network_policy.
-- R11 on Kubernetes, Cilium admits traffic from the local host to its endpoints whatever
-  the allow rules say (layer3.rst, "Access to/from local host": allow-localhost).
+  `all` everything; an empty selector "allows all traffic", so the model leaves it out of
+  R5.
 - R8 global services: a cluster's Service gets the remote backends of every other cluster
   whose same-named Service is global and shared (`shared` defaults to true on a global
   Service); its local backends are the pods its selector matches, none without a selector
@@ -54,6 +52,9 @@ The rules, each from the Cilium source or documentation it follows (cilium/ciliu
   is modelled as Cilium before cilium/cilium#46635 read it: local backends only
   (pkg/annotation/clustermesh.go at 6bb77d4a61f99e5958ba9bd43e3b22330097363a returns the
   value unnormalized, and SelectBackends then keeps no remote backend).
+- R10 Kubernetes NetworkPolicy, as Cilium translates it: see parse_network_policy.
+- R11 on Kubernetes, Cilium admits traffic from the local host to its endpoints whatever
+  the allow rules say (layer3.rst, "Access to/from local host": allow-localhost).
 """
 
 from __future__ import annotations
