@@ -570,6 +570,61 @@ def check_service_validity(plan: Plan) -> Iterator[Finding]:
                               at_key=bool(k8s_validation.qualified_name(key)))
 
 
+def check_service_reachability(plan: Plan) -> Iterator[Finding]:
+    """Every cluster has every global service, so every cluster is a client of it: each
+    namespace of a cluster that has a flow into the service's namespace in one backend
+    cluster needs one into every other backend cluster it load-balances to (or some
+    connections hit a policy drop); a cluster with no such flow at all reaches none."""
+    if plan.segmentation is None:
+        return
+    known = {c.name for c in plan.clusters}
+    if not _clusters_known(plan, known):
+        return  # AKM208 says which
+    for service in plan.global_services:
+        for cluster in plan.clusters:
+            targets = [b for group in service.preference(cluster.name) for b in group
+                       if b != cluster.name]
+            clients = sorted({f.source.namespace or "" for f in plan.segmentation
+                              if f.source.cluster == cluster.name
+                              and f.destination.cluster in targets
+                              and f.destination.namespace in (None, service.namespace)},
+                             key=lambda n: (n != "", n)) or [None]
+            for namespace in clients:
+                for backend in sorted(targets):
+                    if namespace is not None and _flow_covers(plan, cluster.name, namespace,
+                                                              backend, service.namespace):
+                        continue
+                    source = (f"{{cluster: {cluster.name}, namespace: {namespace}}}"
+                              if namespace else
+                              f"{{cluster: {cluster.name}}}" if namespace == "" else
+                              f"{{cluster: {cluster.name}, namespace: <client namespace>}}")
+                    who = (f"namespace {namespace} of cluster `{cluster.name}`" if namespace
+                           else f"cluster `{cluster.name}`")
+                    yield Finding("AKM220", ("globalServices", service.index, "backends"),
+                                  f"global service {service.namespace}/{service.name}: "
+                                  f"{who} load-balances to its backends in `{backend}`, "
+                                  "but segmentation admits no flow there",
+                                  f"add to segmentation.allow: {{from: {source}, to: "
+                                  f"{{cluster: {backend}, namespace: {service.namespace}}}}}")
+
+
+def _clusters_known(plan: Plan, known: set[str]) -> bool:
+    return all(b in known for s in plan.global_services for b in s.backends) and all(
+        f.source.cluster in known and f.destination.cluster in known
+        for f in plan.segmentation or ())
+
+
+def _flow_covers(plan: Plan, source: str, namespace: str, destination: str,
+                 destination_namespace: str) -> bool:
+    """A flow from `source`/`namespace` ("" for a flow without namespace) into the
+    destination's namespace."""
+    return any(f.source.cluster == source
+               and f.source.namespace in (None, namespace or None)
+               and f.destination.cluster == destination
+               and f.destination.namespace in (None, destination_namespace)
+               for f in plan.segmentation or ())
+
+
 PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
     check_kubernetes_version,
     check_cilium_version,
@@ -593,6 +648,7 @@ PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
     check_encryption,
     check_cluster_references,
     check_unique_services,
+    check_service_reachability,
 )
 
 

@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     _format(validate_)
 
     plan_ = command("plan", plan, "Print the resolved plan of one topology: every derived "
-                                  "value.")
+                                  "value, and the reachability model's answer for the mesh "
+                                  "apps (who reaches whom, global service backends).")
     plan_.add_argument("topology", type=Path, metavar="TOPOLOGY",
                        help="Topology file, such as topologies/eu-three-regions.yaml.")
     plan_.add_argument("--json", dest="as_json", action="store_true",
@@ -220,10 +221,11 @@ def plan(args: argparse.Namespace) -> None:
         _emit(result.diagnostics, "text")
         _exit(result.diagnostics)
     assert result.plan is not None
+    answer = compiler.mesh_answer(result.plan)
     if args.as_json:
-        _echo(json.dumps(result.plan.to_json(), indent=2))
+        _echo(json.dumps(result.plan.to_json() | answer, indent=2))
     else:
-        _echo(_plan_table(result.plan))
+        _echo(_plan_table(result.plan) + _mesh_answer_text(answer))
     _emit(result.diagnostics, "text")
     _exit(result.diagnostics)
 
@@ -423,3 +425,21 @@ def _plan_table(plan: Plan) -> str:
     title = (f"{plan.name}: Kubernetes {plan.kubernetes_version}, Cilium {plan.cilium_version}, "
              f"{len(plan.clusters)} clusters, {connectivity}")
     return "\n".join([title, "", *lines])
+
+
+def _mesh_answer_text(answer: dict) -> str:
+    """The reachability model's answer, for people (compiler.mesh_answer)."""
+    lines = []
+    matrix = answer["reachability"]
+    if matrix is not None:
+        lines += ["", "Reachability across clusters (the model, on the rendered policies): "
+                      "each cluster/namespace admits from other clusters",
+                  *(f"  {row['to']} <- {', '.join(row['from']) or '(none)'}"
+                    for row in matrix["admitted"])]
+    for service in answer["globalServiceBackends"]:
+        lines += ["", f"Global service {service['service']} (affinity {service['affinity']}, "
+                      f"backends {', '.join(service['backends'])}): clients in each cluster "
+                      "are sent to",
+                  *(f"  {cluster}: {choice['text']}"
+                    for cluster, choice in service["clusters"].items())]
+    return "\n".join([""] + lines) if lines else ""

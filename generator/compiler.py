@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .check import check_document, check_plan
 from .diagnostics import Diagnostic, diagnostic, has_errors, strict as strictly
@@ -119,3 +119,36 @@ def _ca_lifetime(ca: "SharedCa", ca_path: Path, now: datetime.datetime | None
 def _finish(document: Document, findings: list, options: Options) -> list[Diagnostic]:
     diagnostics = sorted(document.locate(f) for f in findings)
     return strictly(diagnostics) if options.strict else diagnostics
+
+
+def mesh_answer(plan: Plan) -> dict[str, Any]:
+    """The reachability model's answer for the objects render makes of `plan`: which
+    (cluster, namespace) admits which from other clusters, and where each global service
+    sends each cluster's clients. What `aksmesh plan` shows; verify proves it equals the
+    plan's intent before anything is written."""
+    from .plan import matrix_rows, preference_text
+    from .reachability import backend_preference, cross_cluster_matrix, namespaces_named
+    from .render import render
+    from .verify import mesh_objects
+
+    if not plan.global_services and plan.segmentation is None:
+        return {"reachability": None, "globalServiceBackends": []}
+    mesh = mesh_objects(plan, render(plan, None).files)
+    namespaces = namespaces_named(mesh, plan.mesh_namespaces)
+    rows = matrix_rows(cross_cluster_matrix(mesh, namespaces), list(mesh.clusters), namespaces)
+    services = []
+    for service in plan.global_services:
+        groups = backend_preference(mesh, service.namespace, service.name)
+        services.append({
+            "service": f"{service.namespace}/{service.name}",
+            "backends": sorted(service.backends),
+            "affinity": service.affinity,
+            "clusters": {c: {"preference": [list(g) for g in groups.get(c, ())],
+                             "text": preference_text(groups.get(c, ()))}
+                         for c in mesh.clusters},
+        })
+    return {"reachability": {"segmentation": plan.segmentation is not None,
+                             "namespaces": list(namespaces),
+                             "admitted": [{"to": to, "from": list(sources)}
+                                          for to, sources in rows]},
+            "globalServiceBackends": services}

@@ -164,6 +164,15 @@ CODES = _registry(
              "(at most 63 characters, alphanumerics, '-', '_', '.', alphanumeric at both "
              "ends).",
              "selector:\n  app: rebel base  # a space"),
+        Code("AKM220", E, "global service unreachable under segmentation",
+             "Every cluster has each global service and load-balances its clients to the "
+             "service's backends; segmentation must admit a flow from each of those clients "
+             "(the namespaces that already have a flow to one backend cluster, or some "
+             "namespace when none does) into the service's namespace in every other backend "
+             "cluster, or some connections time out on a policy drop.",
+             "globalServices:\n  - {name: rebel-base, namespace: rebel-base, backends: [ne, we], ...}\n"
+             "segmentation:\n  allow:\n    - from: {cluster: onprem, namespace: x-wing}\n"
+             "      to: {cluster: ne, namespace: rebel-base}  # and none to we"),
         # 3xx: addresses
         Code("AKM301", E, "invalid CIDR or address",
              "The value is not an IPv4 CIDR (a.b.c.d/n) or IPv4 address.",
@@ -324,6 +333,25 @@ CODES = _registry(
              "gotk-components.yaml and gotk-sync.yaml are written by `flux bootstrap` on "
              "every run; aksmesh must never render them.",
              "clusters/ne/flux-system/gotk-sync.yaml  # in the rendered tree"),
+        Code("AKM540", E, "rendered policies disagree with the declared flows",
+             "The reachability model (Cilium's policy semantics applied to the rendered "
+             "objects) found pods of one cluster admitted into another where no flow "
+             "declares it, or refused where one does.",
+             "ingressDeny:\n  - fromEndpoints:\n      - matchLabels: {io.cilium.k8s.policy.cluster: ne}  # denies a declared flow"),
+        Code("AKM541", E, "rendered policies change traffic segmentation leaves alone",
+             "The reachability model found that aksmesh's policies change what a pod admits "
+             "from its own cluster, from nodes or from outside the mesh, or widen what a "
+             "user's own policy admits.",
+             "ingress:\n  - fromEntities: [cluster, world]  # an allow widens every user policy"),
+        Code("AKM542", E, "rendered global service load-balances other than declared",
+             "The reachability model found a cluster whose global Service sends clients to "
+             "clusters other than the service's backends, or in another order than its "
+             "affinity says.",
+             "spec:\n  selector: {name: rebel-base}  # in a cluster outside backends"),
+        Code("AKM543", E, "rendered mesh object outside the reachability model",
+             "A rendered policy or Service uses a field the reachability model does not "
+             "evaluate, so aksmesh cannot prove what it does.",
+             "spec:\n  ingress:\n    - toPorts: [...]  # not modelled"),
         # 6xx: inputs besides the topology
         Code("AKM601", W, "no shared Cilium CA",
              "Without the CA file that `aksmesh ca init` creates, every cluster generates "

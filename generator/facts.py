@@ -224,3 +224,15 @@ BICEP_FUNCTIONS = frozenset(
     uniqueString uri uriComponent uriComponentToString utcNow
     """.split()
 )
+
+# Cilium's global-service annotations (cilium/cilium pkg/annotation/k8s.go) and the labels
+# Cilium gives every pod identity (pkg/k8s/apis/cilium.io/const.go): the plan writes them,
+# the reachability model reads them.
+GLOBAL_SERVICE_ANNOTATION = "service.cilium.io/global"
+SHARED_SERVICE_ANNOTATION = "service.cilium.io/shared"
+SERVICE_AFFINITY_ANNOTATION = "service.cilium.io/affinity"
+POD_NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace"
+POLICY_CLUSTER_LABEL = "io.cilium.k8s.policy.cluster"
+# How the reachability matrix names every namespace the topology does not name: label
+# selectors cannot tell such namespaces apart. Not a valid namespace name, so no collision.
+OTHER_NAMESPACES = "(others)"

@@ -151,6 +151,15 @@ class ServicePort:
 
 
 @dataclass(frozen=True)
+class ServiceManifest:
+    """A global service as one cluster's Service object spells it."""
+
+    annotations: tuple[tuple[str, str], ...]
+    selector: tuple[tuple[str, str], ...]  # empty: the Service selects no pod here
+    note: str  # why this cluster's Service looks the way it does
+
+
+@dataclass(frozen=True)
 class GlobalService:
     """A Service present in every cluster and load-balanced across the mesh."""
 
@@ -161,6 +170,37 @@ class GlobalService:
     selector: tuple[tuple[str, str], ...]
     backends: frozenset[str]  # clusters that share their endpoints
     affinity: str  # none, local or remote
+
+    def manifest_in(self, cluster: str) -> ServiceManifest:
+        """The Service in `cluster`. Outside `backends` it has no selector: Kubernetes then
+        makes no endpoints for it, so the cluster's clients only get the backends the
+        mesh shares (`shared: "false"` alone would still serve them from local pods).
+        `affinity: none` is Cilium's default and is left out: a literal "none" dropped
+        every remote backend on Cilium before cilium/cilium#46635."""
+        backend = cluster in self.backends
+        annotations = [(facts.GLOBAL_SERVICE_ANNOTATION, "true"),
+                       (facts.SHARED_SERVICE_ANNOTATION, "true" if backend else "false")]
+        if self.affinity != "none":
+            annotations.append((facts.SERVICE_AFFINITY_ANNOTATION, self.affinity))
+        note = ("This cluster runs backends and shares them with the mesh."
+                if backend else
+                "No backends here: no selector, so this cluster's clients reach only the "
+                "backends of " + ", ".join(sorted(self.backends)) + ".")
+        return ServiceManifest(tuple(annotations), self.selector if backend else (), note)
+
+    def preference(self, cluster: str) -> tuple[tuple[str, ...], ...]:
+        """The backend clusters a client in `cluster` uses, best first (Cilium uses the
+        next group only when the one before has no healthy backend): what affinity means
+        according to Cilium's docs (Documentation/network/clustermesh/affinity.rst)."""
+        others = tuple(sorted(self.backends - {cluster}))
+        own = (cluster,) if cluster in self.backends else ()
+        if self.affinity == "local":
+            groups = (own, others)
+        elif self.affinity == "remote":
+            groups = (others, own)
+        else:
+            groups = (tuple(sorted(self.backends)),)
+        return tuple(g for g in groups if g)
 
 
 @dataclass(frozen=True)
@@ -235,6 +275,69 @@ class Plan:
 
     def flows_into(self, cluster: Cluster) -> tuple[Flow, ...]:
         return tuple(f for f in self.segmentation or () if f.destination.cluster == cluster.name)
+
+    def declares(self, source: Endpoints, destination: Endpoints) -> bool:
+        """Whether the topology admits pods of `source` into `destination` (both with a
+        namespace); inside one cluster segmentation restricts nothing."""
+        if self.segmentation is None or source.cluster == destination.cluster:
+            return True
+        return any(f.source.namespace in (None, source.namespace)
+                   and f.destination.namespace in (None, destination.namespace)
+                   for f in self._flows_between.get((source.cluster, destination.cluster), ()))
+
+    @cached_property
+    def _flows_between(self) -> dict[tuple[str, str], tuple[Flow, ...]]:
+        pairs: dict[tuple[str, str], list[Flow]] = {}
+        for flow in self.segmentation or ():
+            pairs.setdefault((flow.source.cluster, flow.destination.cluster), []).append(flow)
+        return {pair: tuple(flows) for pair, flows in pairs.items()}
+
+    @cached_property
+    def mesh_namespaces(self) -> tuple[str, ...]:
+        """Every namespace the topology names, in flows or global services."""
+        named = {s.namespace for s in self.global_services}
+        for flow in self.segmentation or ():
+            named |= {n for n in (flow.source.namespace, flow.destination.namespace) if n}
+        return tuple(sorted(named))
+
+    def segmentation_policies(self, cluster: Cluster) -> tuple[SegmentationPolicy, ...]:
+        return plan_segmentation_policies(self, cluster)
+
+    def intended_matrix(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """(cluster, namespace) → the (cluster, namespace) of other clusters it admits, as
+        the topology declares; namespaces are the named ones and facts.OTHER_NAMESPACES."""
+        namespaces = self.mesh_namespaces + (facts.OTHER_NAMESPACES,)
+        if self.segmentation is None:
+            return {(d.name, m): {(s.name, n) for s in self.clusters if s is not d
+                                  for n in namespaces}
+                    for d in self.clusters for m in namespaces}
+        matrix: dict[tuple[str, str], set[tuple[str, str]]] = {
+            (d.name, m): set() for d in self.clusters for m in namespaces}
+        for f in self.segmentation:
+            if f.source.cluster == f.destination.cluster:
+                continue
+            sources = ({(f.source.cluster, f.source.namespace)} if f.source.namespace
+                       else {(f.source.cluster, n) for n in namespaces})
+            for m in ((f.destination.namespace,) if f.destination.namespace else namespaces):
+                matrix[(f.destination.cluster, m)] |= sources
+        return matrix
+
+    def reachability_rows(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return matrix_rows(self.intended_matrix(), [c.name for c in self.clusters],
+                           self.mesh_namespaces + (facts.OTHER_NAMESPACES,))
+
+    def service_rows(self) -> tuple[tuple[GlobalService, tuple[tuple[str, str], ...]], ...]:
+        """Per global service, the backend clusters clients are sent to, best first, as
+        text, with the clusters whose clients get that answer (`ne, we`)."""
+        rows = []
+        for service in self.global_services:
+            by_text: dict[str, list[str]] = {}
+            for cluster in self.clusters:
+                by_text.setdefault(preference_text(service.preference(cluster.name)),
+                                   []).append(cluster.name)
+            rows.append((service, tuple((", ".join(names), text)
+                                        for text, names in by_text.items())))
+        return tuple(rows)
 
     def to_json(self) -> dict[str, Any]:
         """The plan as JSON-ready data: addresses as strings, field names in camelCase."""
@@ -312,6 +415,118 @@ def _plan_flow(index: int, flow: dict[str, Any]) -> Flow:
         return Endpoints(side["cluster"], side.get("namespace"))
 
     return Flow(index, endpoints(flow["from"]), endpoints(flow["to"]))
+
+
+@dataclass(frozen=True)
+class LabelRequirement:
+    """One matchExpressions entry of a Cilium selector."""
+
+    key: str
+    operator: str  # In, NotIn, Exists
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PeerSelector:
+    """One fromEndpoints entry: pods, by labels."""
+
+    match_labels: tuple[tuple[str, str], ...]
+    match_expressions: tuple[LabelRequirement, ...]
+
+
+@dataclass(frozen=True)
+class SegmentationPolicy:
+    """A CiliumClusterwideNetworkPolicy that only denies: it never turns on default deny
+    (`enableDefaultDeny.ingress: false`), so what the selected pods admitted before stays
+    admitted, except the pods of other clusters its `ingressDeny` names."""
+
+    name: str
+    description: str
+    subject: PeerSelector  # the local pods it protects
+    deny_from: tuple[PeerSelector, ...]
+
+
+NAMESPACE_LABEL = facts.POD_NAMESPACE_LABEL
+CLUSTER_LABEL = facts.POLICY_CLUSTER_LABEL
+# Policy names may hold dots, namespaces may not: no namespace can collide with this one.
+OTHER_NAMESPACES_POLICY = "aksmesh-segmentation.other-namespaces"
+
+
+def plan_segmentation_policies(plan: Plan, cluster: Cluster) -> tuple[SegmentationPolicy, ...]:
+    """Deny, per destination namespace, the pods of other clusters no flow admits there.
+
+    A namespace that flows name gets its own policy; every other namespace shares one
+    whose subject excludes the named ones. The subject and every peer require the pod
+    namespace label, which only pods carry: nodes (host, remote-node), health and the
+    world are never selected, so segmentation leaves them as they were.
+    """
+    if plan.segmentation is None:
+        return ()
+    flows = [f for f in plan.flows_into(cluster) if f.source.cluster != cluster.name]
+    named = sorted({f.destination.namespace for f in flows if f.destination.namespace})
+    others = [c.name for c in plan.clusters if c.name != cluster.name]
+    is_pod = LabelRequirement(NAMESPACE_LABEL, "Exists", ())
+    scopes: list[tuple[str, str, PeerSelector, str | None]] = [
+        (f"aksmesh-segmentation-to-{namespace}", f"namespace {namespace}",
+         PeerSelector(((NAMESPACE_LABEL, namespace),), ()), namespace)
+        for namespace in named]
+    rest = (is_pod,) + ((LabelRequirement(NAMESPACE_LABEL, "NotIn", tuple(named)),)
+                        if named else ())
+    scopes.append((OTHER_NAMESPACES_POLICY,
+                   "every namespace no flow names" if named else "every namespace",
+                   PeerSelector((), rest), None))
+    policies = []
+    for name, scope, subject, namespace in scopes:
+        admitted = [f.source for f in flows if f.destination.namespace in (None, namespace)]
+        deny = _deny_all_but(admitted, others, is_pod)
+        if deny:
+            policies.append(SegmentationPolicy(
+                name, f"aksmesh: into {scope}, pods of other clusters only as the topology "
+                      "declares", subject, deny))
+    return tuple(policies)
+
+
+def _deny_all_but(admitted: list[Endpoints], clusters: list[str], is_pod: LabelRequirement
+                  ) -> tuple[PeerSelector, ...]:
+    """Selectors for every pod of `clusters` that no entry of `admitted` covers."""
+    by_cluster: dict[str, set[str | None]] = {c: set() for c in clusters}
+    for source in admitted:
+        by_cluster[source.cluster].add(source.namespace)
+    silent = tuple(c for c in clusters if not by_cluster[c])
+    deny = []
+    if silent:
+        deny.append(PeerSelector((), (LabelRequirement(CLUSTER_LABEL, "In", silent), is_pod)))
+    for name in clusters:
+        namespaces = by_cluster[name]
+        if namespaces and None not in namespaces:
+            deny.append(PeerSelector(((CLUSTER_LABEL, name),), (
+                is_pod, LabelRequirement(NAMESPACE_LABEL, "NotIn", tuple(sorted(namespaces))))))
+    return tuple(deny)
+
+
+def matrix_rows(matrix: dict[tuple[str, str], set[tuple[str, str]]], clusters: list[str],
+                namespaces: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A reachability matrix as lines: `cluster/namespace` and what it admits from other
+    clusters, a cluster admitted in every namespace written `cluster/*`."""
+    rows = []
+    for cluster in clusters:
+        for namespace in namespaces:
+            admitted = matrix.get((cluster, namespace), set())
+            sources = []
+            for source in clusters:
+                found = [n for n in namespaces if (source, n) in admitted]
+                if len(found) == len(namespaces):
+                    sources.append(f"{source}/*")
+                else:
+                    sources += [f"{source}/{n}" for n in found]
+            rows.append((f"{cluster}/{namespace}", tuple(sources)))
+    return tuple(rows)
+
+
+def preference_text(groups: tuple[tuple[str, ...], ...]) -> str:
+    """Backend clusters best first: `ne > we` (we only when ne has no healthy backend),
+    `ne + we` (load-balanced across both)."""
+    return " > ".join(" + ".join(group) for group in groups) or "(none)"
 
 
 def _plan_network_manager(topology_name: str, clusters: list[Cluster]) -> NetworkManager:

@@ -157,7 +157,7 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
     for cluster in plan.clusters:
         cluster_context = {"plan": plan, "cluster": cluster, "ca": context,
                            "mesh_apps": "mesh-apps.yaml" in templates,
-                           "flows_by_destination": _flows_by_destination(plan, cluster)}
+                           "policies": plan.segmentation_policies(cluster)}
         for path, template in templates.items():
             files[f"clusters/{cluster.name}/{path}"] = template.render(cluster_context)
         values[cluster.name] = cilium_values(plan, cluster)
@@ -177,20 +177,28 @@ def render_topology_page(plan: Plan, env: jinja2.Environment) -> str:
     for cluster in plan.clusters:
         by_region.setdefault(cluster.region, []).append(cluster)
     draw = len(plan.clusters) <= DIAGRAM_MAX_CLUSTERS
-    links = [(a, b, a.managed and b.managed)
+    links = [(a, b, _link_arrow(plan, a, b))
              for i, a in enumerate(plan.clusters) for b in plan.clusters[i + 1:]] if draw else []
+    flows: dict[tuple[str, str], list[str]] = {}
+    for flow in plan.segmentation or ():
+        if flow.source.cluster != flow.destination.cluster:
+            flows.setdefault((flow.source.cluster, flow.destination.cluster), []).append(
+                f"{flow.source.namespace or '*'} → {flow.destination.namespace or '*'}")
     return env.get_template("TOPOLOGY.md.j2").render(
         plan=plan, regions=sorted(by_region.items()), draw=draw,
-        draw_limit=DIAGRAM_MAX_CLUSTERS, links=links)
+        draw_limit=DIAGRAM_MAX_CLUSTERS, links=links,
+        flow_edges=[(a, b, "; ".join(labels)) for (a, b), labels in flows.items()],
+        reachability=plan.reachability_rows() if plan.segmentation is not None else (),
+        services=plan.service_rows(), facts_other=facts.OTHER_NAMESPACES)
 
 
-def _flows_by_destination(plan: Plan, cluster: Cluster) -> list[tuple[str | None, list[Any]]]:
-    """Flows into a cluster grouped by destination namespace (None: all), in a fixed order."""
-    groups: dict[str | None, list[Any]] = {}
-    for flow in plan.flows_into(cluster):
-        if flow.source.cluster != cluster.name:
-            groups.setdefault(flow.destination.namespace, []).append(flow)
-    return sorted(groups.items(), key=lambda item: item[0] or "")
+def _link_arrow(plan: Plan, a: Cluster, b: Cluster) -> str:
+    """Mermaid link between two clusters: how their node networks meet, and the mesh."""
+    if not (a.managed and b.managed):
+        return "<-.->|ClusterMesh|"  # a hybrid member: routing is the user's
+    if plan.peering == "avnm":
+        return "<==>|AVNM mesh + ClusterMesh|"
+    return "<-->|VNet peering + ClusterMesh|"
 
 
 def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:

@@ -79,8 +79,13 @@ def test_global_services_are_in_every_cluster_shared_where_backends_run(demo):
             assert annotations["service.cilium.io/global"] == "true"
             assert annotations["service.cilium.io/shared"] == str(
                 cluster.name in service.backends).lower()
-            assert annotations["service.cilium.io/affinity"] == service.affinity
-            assert services[service.name]["spec"]["selector"] == dict(service.selector)
+            # `none` is Cilium's default: a literal "none" dropped every remote backend
+            # before cilium/cilium#46635, so it is left out.
+            assert annotations.get("service.cilium.io/affinity", "none") == service.affinity
+            assert ("service.cilium.io/affinity" in annotations) == (service.affinity != "none")
+            # Outside backends the Service selects no pod, even where its pods run.
+            assert services[service.name]["spec"].get("selector") == (
+                dict(service.selector) if cluster.name in service.backends else None)
 
 
 def test_mesh_apps_come_after_cilium(demo):
@@ -92,27 +97,26 @@ def test_mesh_apps_come_after_cilium(demo):
         assert "mesh-apps.yaml" in root["resources"]
 
 
-def test_segmentation_admits_exactly_the_declared_flows(demo):
+def test_segmentation_policies_only_deny_and_never_default_deny(demo):
+    """The shape the reachability model proves: no allow rule anywhere, default deny off,
+    every selector naming pods (the namespace label) and every peer naming its cluster."""
     plan, files = demo
     for cluster in plan.clusters:
         policies = documents(files, f"clusters/{cluster.name}/mesh-apps/cross-cluster-ingress.yaml")
-        baseline = next(p for p in policies if p["spec"]["endpointSelector"] == {})
-        local = baseline["spec"]["ingress"][0]["fromEndpoints"]
-        assert local == [{"matchLabels": {"io.cilium.k8s.policy.cluster": cluster.name}}]
-        admitted = set()
+        assert policies
         for policy in policies:
-            if policy is baseline:
-                continue
-            namespace = policy["spec"]["endpointSelector"]["matchLabels"][
-                "k8s:io.kubernetes.pod.namespace"]
-            for rule in policy["spec"]["ingress"]:
-                for selector in rule["fromEndpoints"]:
-                    labels = selector["matchLabels"]
-                    admitted.add((labels["io.cilium.k8s.policy.cluster"],
-                                  labels.get("k8s:io.kubernetes.pod.namespace"), namespace))
-        declared = {(f.source.cluster, f.source.namespace, f.destination.namespace)
-                    for f in plan.flows_into(cluster)}
-        assert admitted == declared
+            spec = policy["spec"]
+            assert "ingress" not in spec and "egress" not in spec
+            assert spec["enableDefaultDeny"] == {"ingress": False, "egress": False}
+            assert spec["endpointSelector"] != {}
+            for selector in [spec["endpointSelector"]] + spec["ingressDeny"][0]["fromEndpoints"]:
+                keys = set(selector.get("matchLabels", {})) | {
+                    e["key"] for e in selector.get("matchExpressions", [])}
+                assert "k8s:io.kubernetes.pod.namespace" in keys
+            for peer in spec["ingressDeny"][0]["fromEndpoints"]:
+                keys = set(peer.get("matchLabels", {})) | {
+                    e["key"] for e in peer.get("matchExpressions", [])}
+                assert "io.cilium.k8s.policy.cluster" in keys
 
 
 def test_encryption_and_hubble_follow_the_topology(demo):
@@ -162,7 +166,8 @@ def test_topology_page_draws_every_cluster_and_link(demo):
     page = files["TOPOLOGY.md"]
     assert "```mermaid" in page
     n = len(plan.clusters)
-    assert page.count("<-->") + page.count("<-.->") == n * (n - 1) // 2
+    diagram = page.split("```mermaid", 1)[1].split("```", 1)[0]
+    assert diagram.count("<-->") + diagram.count("<-.->") + diagram.count("<==>") == n * (n - 1) // 2
     for cluster in plan.clusters:
         assert f"| {cluster.name} | {cluster.id} |" in page
 
@@ -178,3 +183,17 @@ def test_committed_mesh_apps_build_with_kustomize():
         kinds = sorted(d["kind"] for d in yaml.safe_load_all(build) if d)
         assert kinds == ["CiliumClusterwideNetworkPolicy"] * kinds.count(
             "CiliumClusterwideNetworkPolicy") + ["Namespace", "Service", "Service"]
+
+
+def test_topology_page_draws_avnm_unlike_peering(tmp_path):
+    """An AVNM mesh has no peerings: the diagram must not draw it as one."""
+    pages = {}
+    for peering in ("full-mesh", "avnm"):
+        path = tmp_path / f"{peering}.yaml"
+        path.write_text(VALID + f"peering: {peering}\n", encoding="utf-8")
+        result = compiler.compile_topology(path)
+        assert result.ok, result.diagnostics
+        pages[peering] = result.files["TOPOLOGY.md"].split("```mermaid", 1)[1].split("```")[0]
+    assert "n_ne <-->|VNet peering + ClusterMesh| n_we" in pages["full-mesh"]
+    assert "n_ne <==>|AVNM mesh + ClusterMesh| n_we" in pages["avnm"]
+    assert "peering" not in pages["avnm"]
