@@ -267,6 +267,24 @@ CODES = _registry(
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "
              "one it would create, or one it would remove.",
              "aksmesh check topologies/mesh.yaml  # out/mesh/README.md was edited by hand"),
+        Code("AKM902", E, "output path is not a tree aksmesh wrote",
+             "OUT/<name> is a file, a symlink, or a directory that is not empty and has no "
+             ".aksmesh-files record. aksmesh replaces only trees it wrote; it moves nothing.",
+             "aksmesh render topologies/mesh.yaml  # out/mesh is a symlink to ../shared"),
+        Code("AKM903", E, "output tree cannot be replaced",
+             "The directory that holds OUT/<name>, or a directory inside the tree, is not "
+             "writable: the swap, or the removal of the old tree after it, would fail "
+             "half-way. Nothing is moved.",
+             "chmod -R a-w out/mesh && aksmesh render topologies/mesh.yaml"),
+        Code("AKM904", E, "another render is writing the tree",
+             "Renders of one tree take turns on the lock file OUT/.<name>.aksmesh-lock; "
+             "this one waited for the other longer than aksmesh's limit and gave up.",
+             "aksmesh render topologies/mesh.yaml & aksmesh render topologies/mesh.yaml"),
+        Code("AKM905", E, "a user's entry is in the way",
+             "A file or symlink aksmesh does not own stands where it writes a directory, or "
+             "a directory where it writes a file. aksmesh never writes through a user's "
+             "symlink, and never removes what it does not own.",
+             "ln -s ../shared out/mesh/bicep  # aksmesh writes bicep/main.bicep"),
     ]
 )
 
