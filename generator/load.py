@@ -69,7 +69,7 @@ class Document:
 
     file: str
     data: dict[str, Any]
-    text: str  # as parsed: YAML 1.1's extra line breaks stand in for by other characters
+    text: str  # as parsed: NEL, LS and PS replaced by stand-ins (see restore)
     _tree: list[Any] = field(default_factory=list, compare=False, repr=False)
     # stand-in → the character of the file it stands for (see _yaml_1_2_line_breaks)
     restore: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
@@ -194,7 +194,7 @@ def _check_shape(text: str, file: str) -> None:
     try:
         for event in YAML(typ="safe").parse(text):
             if isinstance(event, (CollectionStartEvent, ScalarEvent)):
-                _check_plain(event, file)
+                _check_node(event, file)
             if isinstance(event, CollectionStartEvent):
                 depth += 1
             elif isinstance(event, CollectionEndEvent):
@@ -210,7 +210,7 @@ def _check_shape(text: str, file: str) -> None:
         return
 
 
-def _check_plain(event: Any, file: str) -> None:
+def _check_node(event: Any, file: str) -> None:
     """Refuse a tag on any node, and an integer too long to convert, where they stand."""
     mark = event.start_mark
     line, col = mark.line + 1, mark.column + 1

@@ -202,7 +202,9 @@ def _locked(root: Path, timeout: float) -> Iterator[None]:
     path = lock_path(root)
     deadline = time.monotonic() + timeout
     while True:
-        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        # O_NOFOLLOW: a symlink planted at the lock path is refused, not opened.
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+                         0o644)
         try:
             while True:
                 try:

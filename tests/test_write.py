@@ -65,6 +65,8 @@ def test_a_killed_render_leaves_the_old_tree_or_the_new_one(tmp_path):
         render(new_topology, kill_after=delay)
         assert snapshot(out / "mesh") in (old, new), f"a kill after {delay}s tore the tree"
         render(old_topology)
+        # The next render took the dead one's lock and removed its staging folder.
+        assert sorted(os.listdir(out)) == ["mesh"], f"leftovers of a kill after {delay}s"
 
 
 @pytest.mark.parametrize("path", ["../escape.txt", "/etc/passwd", "a/../../b", "./a", MANIFEST])
@@ -386,3 +388,15 @@ def test_a_swap_cut_between_its_renames_is_put_back(tmp_path):
     assert (root / "mine.txt").read_text() == "mine\n"
     assert (root / "a.txt").read_text() == "a2\n"
     assert sorted(os.listdir(tmp_path)) == ["mesh"]
+
+
+def test_a_symlink_planted_at_the_lock_path_is_not_followed(tmp_path):
+    """Followed, it would create a file wherever it points (as root: anywhere)."""
+    from generator.write import lock_path
+
+    target = tmp_path / "elsewhere" / "created-by-aksmesh"
+    target.parent.mkdir()
+    lock_path(tmp_path / "mesh").symlink_to(target)
+    with pytest.raises(OSError):
+        write_tree(tmp_path / "mesh", {"a.txt": "a\n"})
+    assert not target.exists() and not (tmp_path / "mesh").exists()
