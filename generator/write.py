@@ -24,6 +24,7 @@ import glob
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -88,6 +89,8 @@ def write_tree(root: Path, files: dict[str, str],
                 target = staging / path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(text.encode())
+            if root.exists():
+                _keep_directory_modes(root, staging)
             # One sync of the filesystem, not one fsync per file: thousands of files at scale.
             os.sync()
             if root.exists():
@@ -186,6 +189,16 @@ def _keep_foreign_files(root: Path, staging: Path, ours: set[str]) -> None:
                     os.link(source, target)
                 except OSError:
                     shutil.copy2(source, target)
+
+
+def _keep_directory_modes(root: Path, staging: Path) -> None:
+    """Directories of the new tree keep the modes the old one had (a user's `chmod 700` on
+    a directory, or on the tree itself, survives a render)."""
+    for directory, dirnames, _ in os.walk(root):
+        relative = Path(directory).relative_to(root)
+        target = staging / relative
+        if target.is_dir() and not target.is_symlink():
+            os.chmod(target, stat.S_IMODE(os.lstat(directory).st_mode))
 
 
 # ---------------------------------------------------------------- taking turns, and checks

@@ -313,17 +313,37 @@ def test_what_aksmesh_does_not_own_at_the_tree_is_refused_and_nothing_moves(
     assert (out / "mesh" / "bicep" / "main.bicep").is_file()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root replaces read-only trees: nothing to refuse")
-def test_a_read_only_tree_is_refused_and_nothing_moves(tmp_path, valid_file):
+READ_ONLY = ["chmod the tree", "read-only mount of the tree", "read-only mount of out/"]
+
+
+@pytest.mark.parametrize("how", READ_ONLY)
+def test_a_tree_that_cannot_be_replaced_is_refused_and_nothing_moves(tmp_path, valid_file, how):
+    """chmod for a user (root may replace anything: nothing to refuse); a read-only bind mount
+    in a mount namespace of its own (`unshare -m`) for root, which even root cannot write."""
     out = tmp_path / "out"
     _rendered(out)
-    for directory, _, _ in os.walk(out / "mesh"):
-        os.chmod(directory, 0o555)
+    if how == "chmod the tree":
+        if os.geteuid() == 0:
+            pytest.skip("root replaces a tree whatever its modes")
+        for directory, _, _ in os.walk(out / "mesh"):
+            os.chmod(directory, 0o555)
+        command = [sys.executable, "-m", "generator", "render", str(valid_file), "-o", str(out)]
+    else:
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            pytest.skip("a bind mount needs root and unshare")
+        mounted = out / "mesh" if how == "read-only mount of the tree" else out
+        command = ["unshare", "-m", "sh", "-c", f'mount --bind -o ro "$1" "$1" && shift && '
+                   f'exec "$@"', "sh", str(mounted), sys.executable, "-m", "generator",
+                   "render", str(valid_file), "-o", str(out)]
     before = tree(tmp_path)
     try:
-        result = run_cli("render", valid_file, "-o", out)
-        assert result.exit_code == 1, result.output
-        assert f"{out / 'mesh'}:1:1: AKM903 " in result.stdout, result.output
+        result = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True,
+                                timeout=120)
+        if result.returncode != 1 and "mount" in result.stderr:
+            pytest.skip(f"no bind mount here: {result.stderr.strip()}")
+        assert result.returncode == 1, result.stderr
+        assert f"{out / 'mesh'}:1:1: AKM903 " in result.stdout, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
         assert tree(tmp_path) == before
     finally:
         for directory, _, _ in os.walk(out / "mesh"):
@@ -363,6 +383,20 @@ def test_every_entry_the_user_owns_survives_a_render(tmp_path, valid_file):
     after = tree(mesh)
     assert {path: after.get(path) for path in user} == user
     assert tree(shared) == shared_before
+
+
+def test_directory_modes_survive_a_render(tmp_path, valid_file):
+    out = tmp_path / "out"
+    _rendered(out)
+    (out / "mesh" / "private").mkdir()
+    (out / "mesh" / "private" / "key.txt").write_text("mine\n")
+    os.chmod(out / "mesh" / "private", 0o700)
+    os.chmod(out / "mesh" / "clusters", 0o750)
+    os.chmod(out / "mesh", 0o750)
+    assert run_cli("render", valid_file, "-o", out).exit_code == 0
+    modes = {name: oct(os.stat(out / "mesh" / name).st_mode & 0o777)
+             for name in ("", "private", "clusters")}
+    assert modes == {"": "0o750", "private": "0o700", "clusters": "0o750"}
 
 
 def test_leftovers_of_killed_runs_are_cleaned_up(tmp_path):
