@@ -339,7 +339,8 @@ def check_dns_service_ip(plan: Plan) -> Iterator[Finding]:
         if net.num_addresses > 1:
             reserved[net[1]] = "its first address, taken by the kubernetes service"
             # Kubernetes never hands out the broadcast address of an IPv4 service range
-            # (kubernetes/kubernetes, pkg/registry/core/service/ipallocator).
+            # (kubernetes/kubernetes pkg/registry/core/service/ipallocator/bitmap.go, New,
+            # at 2e0908106e44: "Don't use the IPv4 network's broadcast address").
             reserved[net[-1]] = "its broadcast address"
         problem = _address_problem(ip, net, reserved)
         if problem:

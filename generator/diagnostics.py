@@ -190,7 +190,7 @@ CODES = _registry(
              "dnsServiceIP must lie inside serviceCidr and be neither its network address, "
              "nor its first address (kubernetes.default takes that one), nor its broadcast "
              "address (Kubernetes never allocates it: kubernetes/kubernetes "
-             "pkg/registry/core/service/ipallocator).",
+             "pkg/registry/core/service/ipallocator/bitmap.go).",
              "serviceCidr: 10.220.0.0/16\ndnsServiceIP: 10.220.0.1"),
         Code("AKM311", E, "range holds an address Azure reserves",
              "A VNet, pod or service range contains an address of the Azure platform: "
