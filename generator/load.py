@@ -188,13 +188,16 @@ def _check_shape(text: str, file: str) -> None:
     round-trip scanner slows down with depth."""
     from ruamel.yaml import YAML
     from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent,
-                                    ScalarEvent)
+                                    DocumentStartEvent, ScalarEvent)
 
     depth = nodes = 0
     try:
         for event in YAML(typ="safe").parse(text):
             if isinstance(event, (CollectionStartEvent, ScalarEvent)):
                 _check_node(event, file)
+            elif isinstance(event, DocumentStartEvent) and getattr(event, "version", None) \
+                    not in (None, (1, 2)):
+                _refuse_version(event.version, text, file)
             if isinstance(event, CollectionStartEvent):
                 depth += 1
             elif isinstance(event, CollectionEndEvent):
@@ -227,6 +230,16 @@ def _check_node(event: Any, file: str) -> None:
                                    f"a number of {len(value)} characters is longer than any "
                                    "topology value", "topology numbers are small (a cluster "
                                    "id is at most 511); quote it if it is text"))
+
+
+def _refuse_version(version: tuple[int, int], text: str, file: str) -> None:
+    """`%YAML 1.1`: the fast reader ignores it and reads YAML 1.2, the round-trip one obeys
+    it (`yes` a boolean, `017` octal, `1:30` ninety); a topology is read one way only."""
+    directive = re.search(r"(?:\A|(?<=[\r\n]))%YAML[ \t]", text)  # at a line's start
+    line = len(_LINE_BREAK.findall(text, 0, directive.start())) + 1 if directive else 1
+    raise LoadError(diagnostic("AKM002", file, line, 1,
+                               f"the file asks for YAML {version[0]}.{version[1]}; a topology "
+                               "is YAML 1.2", "remove the %YAML directive"))
 
 
 def _short_text(text: str, limit: int = 60) -> str:

@@ -187,6 +187,26 @@ def test_a_number_of_thousands_of_digits_is_akm106_where_it_stands(tmp_path, num
     assert "set_int_max_str_digits" not in d.message + d.hint and "tag" not in d.hint
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r", "\r\n"])
+def test_a_yaml_1_1_directive_is_akm002_at_the_directive(tmp_path, newline):
+    """The fast reader ignored it (YAML 1.2), the round-trip one obeyed it: positions were
+    looked up in a different document (`y:` became the key True)."""
+    from conftest import VALID
+
+    path = tmp_path / "t.yaml"
+    path.write_text(("# a comment\n%YAML 1.1\n---\n" + VALID + "y: yes\n").replace(
+        "\n", newline), newline="")
+    assert codes(path) == [("AKM002", 2, 1)]
+
+
+def test_a_yaml_1_2_directive_is_fine(tmp_path):
+    from conftest import VALID
+
+    path = tmp_path / "t.yaml"
+    path.write_text("%YAML 1.2\n---\n" + VALID)
+    assert codes(path) == []
+
+
 def test_a_long_quoted_number_is_text(tmp_path):
     from conftest import mutate
 
