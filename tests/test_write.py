@@ -187,8 +187,10 @@ def test_a_signal_cleans_up_and_exits_without_a_traceback(tmp_path, sig, code):
     time.sleep(0.3)  # importing or compiling
     early.send_signal(sig)
     _, stderr = early.communicate(timeout=120)
-    if early.returncode != 0:
-        assert early.returncode == code and "Traceback" not in stderr, stderr
+    # On a loaded machine the interpreter may still be starting, before the entry point
+    # installs its handler: then the signal's default action ends it, before any write.
+    assert early.returncode in (0, code, -sig), stderr
+    assert "Traceback" not in stderr, stderr
     assert _render_process(old, out).wait(timeout=120) == 0
     for _ in range(20):  # until one signal lands while the tree is being staged
         process = _render_process(new, out)
