@@ -23,6 +23,14 @@ from generator.cli import main
 from generator.cache import CACHE_DIR_ENV
 
 PROJECT = Path(__file__).resolve().parent.parent
+REFERENCE = PROJECT.parent / "shared" / "reference"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """The suite derives its own cache (and so starts cold), away from the user's."""
+    os.environ[CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("aksmesh-cache"))
+
 
 # Hypothesis profiles. CI (`.ci/run` exports HYPOTHESIS_PROFILE=ci) runs derandomized: the
 # same examples on every run, so that a landing cannot turn red by chance, and no example
@@ -34,13 +42,6 @@ PROJECT = Path(__file__).resolve().parent.parent
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 settings.register_profile("dev", print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-REFERENCE = PROJECT.parent / "shared" / "reference"
-
-
-@pytest.fixture(autouse=True, scope="session")
-def private_cache(tmp_path_factory):
-    """The suite derives its own cache (and so starts cold), away from the user's."""
-    os.environ[CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("aksmesh-cache"))
 
 
 @dataclass
