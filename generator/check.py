@@ -324,10 +324,19 @@ def check_range_rules(plan: Plan) -> Iterator[Finding]:
                   "podCidr": c.pod_cidr, "serviceCidr": c.service_cidr}
         for key, net in ranges.items():
             forbidden = next((f for f in facts.AKS_FORBIDDEN_RANGES if f.overlaps(net)), None)
+            azure = next((f for f in facts.AZURE_RESERVED_RANGES if f.overlaps(net)), None)
             if forbidden:
                 yield Finding("AKM306", _at(c, key), f"{key} {net} touches {forbidden}, "
                               "which AKS reserves", "pick a range in 10.0.0.0/8 or "
                               "192.168.0.0/16 away from the reserved ones")
+            elif azure and key != "nodeSubnetCidr":  # the subnet's VNet is reported
+                what, doc = facts.AZURE_RESERVED_RANGES[azure]
+                where = (f"contains {azure.network_address}" if azure.num_addresses == 1
+                         else f"overlaps {azure}")
+                yield Finding("AKM311", _at(c, key), f"{key} {net} {where}, {what}: "
+                              + ("Azure refuses the VNet" if key == "vnetCidr" else
+                                 "the range would capture the nodes' traffic to it"),
+                              f"pick a range in 10.0.0.0/8 or 192.168.0.0/16; see {doc}")
             elif key != "nodeSubnetCidr" and not any(net.subnet_of(p)
                                                      for p in facts.PRIVATE_RANGES):
                 yield Finding("AKM308", _at(c, key), f"{key} {net} is public address space",
@@ -346,6 +355,10 @@ def check_dns_service_ip(plan: Plan) -> Iterator[Finding]:
         reserved = {net[0]: "its network address"}
         if net.num_addresses > 1:
             reserved[net[1]] = "its first address, taken by the kubernetes service"
+            # Kubernetes never hands out the broadcast address of an IPv4 service range
+            # (kubernetes/kubernetes pkg/registry/core/service/ipallocator/bitmap.go, New,
+            # at 2e0908106e44: "Don't use the IPv4 network's broadcast address").
+            reserved[net[-1]] = "its broadcast address"
         problem = _address_problem(ip, net, reserved)
         if problem:
             yield Finding("AKM309", _at(c, "dnsServiceIP", fallback="serviceCidr"),

@@ -1,7 +1,8 @@
 """The command line: parse options, call the compiler, print, choose the exit code.
 
 The only module that touches argv, the terminal and exit codes. Exit codes: 0 ok,
-1 findings or stale output, 2 usage error (argparse's own), 3 a bug in aksmesh.
+1 findings or stale output, 2 usage error (argparse's own), 3 a bug in aksmesh, 130 and 143
+interrupted (Ctrl-C, SIGTERM), as a shell reports a process killed by those signals.
 
 argparse rather than click: the command line is small, a cold render of a small mesh is
 mostly imports, and importing click cost it 20 ms.
@@ -25,12 +26,24 @@ if TYPE_CHECKING:
     from .plan import Plan
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INTERNAL = 0, 1, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + 2, 128 + 15
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised by the handler the entry point installs (`__main__.run`), so that the
+    run unwinds as it does for Ctrl-C: every `finally` runs, staging is removed."""
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         args.run(args)
+    except KeyboardInterrupt:
+        _echo("aksmesh: interrupted; no output tree was left half-written", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Terminated:
+        _echo("aksmesh: terminated; no output tree was left half-written", err=True)
+        sys.exit(EXIT_TERMINATED)
     except Exception as error:  # a bug in aksmesh, never bad input: say so, briefly
         if os.environ.get("AKSMESH_DEBUG"):
             raise
@@ -169,6 +182,8 @@ def _file(value: str) -> Path:
 
 
 def _output_directory(value: str) -> Path:
+    if not value:  # Path("") is the current directory: never what was meant
+        raise argparse.ArgumentTypeError("is empty: give the directory that holds the trees")
     if os.path.exists(value) and not os.path.isdir(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a directory")
     return Path(value)
@@ -231,7 +246,7 @@ def plan(args: argparse.Namespace) -> None:
 
 
 def render(args: argparse.Namespace) -> None:
-    from .write import write_tree
+    from .write import WriteRefused, write_tree
 
     results = _compile_all(args)
     for result in results:
@@ -239,6 +254,11 @@ def render(args: argparse.Namespace) -> None:
         root = args.out / result.plan.name
         try:
             changes = write_tree(root, result.files)
+        except WriteRefused as refused:
+            diagnostics = [d for r in results for d in r.diagnostics] + [refused.diagnostic]
+            # Text has printed the warnings already; machine formats print once, at the end.
+            _emit(diagnostics if args.fmt != "text" else [refused.diagnostic], args.fmt)
+            _exit(diagnostics)
         except OSError as error:
             _cannot_write(root, error)
         counts = {s: sum(c.status == s for c in changes)

@@ -111,7 +111,9 @@ CODES = _registry(
              "clusters:\n  - name: ne\n    id: 1  # no region, vnetCidr, ..."),
         Code("AKM103", E, "wrong type",
              "The value has the wrong YAML type (for example a number where a string is "
-             "expected: quote versions such as \"1.36\").",
+             "expected: quote versions such as \"1.36\"). An explicit YAML tag (`!foo`, "
+             "`!!python/object`, even `!!str`) on a value, a mapping or a list is refused "
+             "too: a topology is plain data, and aksmesh never runs a tag's constructor.",
              'kubernetesVersion: 1.36  # a number: quote it, "1.36"'),
         Code("AKM104", E, "value not allowed",
              "The value does not match the allowed values or the pattern of this key.",
@@ -119,6 +121,11 @@ CODES = _registry(
         Code("AKM105", E, "value out of range",
              "The value, its length or its number of items is outside the allowed range.",
              "clusters:\n  - name: ne\n    id: 600  # above 511"),
+        Code("AKM106", E, "number too long to read",
+             "A plain number with more digits than any topology value could need (an id "
+             "of thousands of digits). It is refused where it stands, before it is "
+             "converted.",
+             "clusters:\n  - name: ne\n    id: 1000000000000000000000000000000000000000...  # 5000 digits"),
         # 2xx: names and ids
         Code("AKM201", E, "duplicate cluster name",
              "Cluster names name Azure resources and Cilium clusters: they must be unique.",
@@ -202,9 +209,19 @@ CODES = _registry(
              "the real owners of those addresses would be captured.",
              "podCidr: 198.170.0.0/16  # the seed article's pod range"),
         Code("AKM309", E, "DNS service IP not usable",
-             "dnsServiceIP must lie inside serviceCidr and be neither its network address "
-             "nor its first address (kubernetes.default takes that one).",
+             "dnsServiceIP must lie inside serviceCidr and be neither its network address, "
+             "nor its first address (kubernetes.default takes that one), nor its broadcast "
+             "address (Kubernetes never allocates it: kubernetes/kubernetes "
+             "pkg/registry/core/service/ipallocator/bitmap.go).",
              "serviceCidr: 10.220.0.0/16\ndnsServiceIP: 10.220.0.1"),
+        Code("AKM311", E, "range holds an address Azure reserves",
+             "A VNet, pod or service range contains an address of the Azure platform: "
+             "168.63.129.16 (DNS, DHCP, health probes; "
+             "https://learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16), "
+             "or loopback, multicast or broadcast space. Azure refuses such VNets, and a pod "
+             "or service range holding them captures the nodes' traffic to the platform "
+             "(https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq).",
+             "podCidr: 168.63.0.0/16  # holds 168.63.129.16"),
         Code("AKM310", E, "ClusterMesh IP not usable",
              "clustermeshIP must lie inside nodeSubnetCidr and must not be one of the five "
              "addresses Azure reserves in every subnet (network, .1, .2, .3, broadcast).",
@@ -393,6 +410,24 @@ CODES = _registry(
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "
              "one it would create, or one it would remove.",
              "aksmesh check topologies/mesh.yaml  # out/mesh/README.md was edited by hand"),
+        Code("AKM902", E, "output path is not a tree aksmesh wrote",
+             "OUT/<name> is a file, a symlink, or a directory that is not empty and has no "
+             ".aksmesh-files record. aksmesh replaces only trees it wrote; it moves nothing.",
+             "aksmesh render topologies/mesh.yaml  # out/mesh is a symlink to ../shared"),
+        Code("AKM903", E, "output tree cannot be replaced",
+             "The directory that holds OUT/<name>, or a directory inside the tree, is not "
+             "writable: the swap, or the removal of the old tree after it, would fail "
+             "half-way. Nothing is moved.",
+             "chmod -R a-w out/mesh && aksmesh render topologies/mesh.yaml"),
+        Code("AKM904", E, "another render is writing the tree",
+             "Renders of one tree take turns on the lock file OUT/.<name>.aksmesh-lock; "
+             "this one waited for the other longer than aksmesh's limit and gave up.",
+             "aksmesh render topologies/mesh.yaml & aksmesh render topologies/mesh.yaml"),
+        Code("AKM905", E, "a user's entry is in the way",
+             "A file or symlink aksmesh does not own stands where it writes a directory, or "
+             "a directory where it writes a file. aksmesh never writes through a user's "
+             "symlink, and never removes what it does not own.",
+             "ln -s ../shared out/mesh/bicep  # aksmesh writes bicep/main.bicep"),
     ]
 )
 

@@ -56,6 +56,20 @@ REGION_ZONES = {region: () if region in _REGIONS_WITHOUT_ZONES else ("1", "2", "
 AKS_FORBIDDEN_RANGES = tuple(
     IPv4Network(r) for r in ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")
 )
+# Ranges the Azure platform keeps for itself, which no VNet address space may contain
+# (Azure VNet FAQ, "What address ranges can I use in my virtual networks?",
+# https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq; 168.63.129.16:
+# https://learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16).
+# 169.254.0.0/16, also on that list, is in AKS_FORBIDDEN_RANGES.
+_VNET_FAQ = "https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq"
+AZURE_RESERVED_RANGES = {  # range: (what it is, the Azure page that says so)
+    IPv4Network("168.63.129.16/32"): (
+        "Azure's platform address (DNS, DHCP, health probes)",
+        "https://learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16"),
+    IPv4Network("127.0.0.0/8"): ("loopback space", _VNET_FAQ),
+    IPv4Network("224.0.0.0/4"): ("multicast space", _VNET_FAQ),
+    IPv4Network("255.255.255.255/32"): ("the broadcast address", _VNET_FAQ),
+}
 # AKS: serviceCidr must be smaller than a /12.
 SERVICE_CIDR_MIN_PREFIX = 13
 

@@ -24,6 +24,12 @@ from .diagnostics import Diagnostic, Finding, diagnostic
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 50_000  # 511 clusters with every optional key come to about 10,000
 MAX_DEPTH = 32
+# No topology value needs a number this long (ids stop at 511). Longer ones are refused
+# before Python converts them: past 4300 digits the conversion itself fails.
+MAX_NUMBER_DIGITS = 100
+# Line breaks of YAML 1.1 that YAML 1.2 made ordinary characters; ruamel (and libyaml)
+# still break lines at them.
+_YAML_1_1_BREAKS = "\x85\u2028\u2029"
 
 Path_ = tuple[str | int, ...]
 
@@ -63,8 +69,10 @@ class Document:
 
     file: str
     data: dict[str, Any]
-    text: str
+    text: str  # as parsed: NEL, LS and PS replaced by stand-ins (see restore)
     _tree: list[Any] = field(default_factory=list, compare=False, repr=False)
+    # stand-in → the character of the file it stands for (see _yaml_1_2_line_breaks)
+    restore: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
 
     def tree(self) -> Any:
         """The round-trip tree, or None where that stricter parser refuses what the fast
@@ -103,7 +111,7 @@ class Document:
         line, col = self.position(finding.path, finding.at_key)
         hint = finding.hint
         if finding.quote_as_written:
-            lines = self.text.split("\n")  # YAML's line breaks, not str.splitlines()'s
+            lines = _LINE_BREAK.split(self.text)  # YAML's, not str.splitlines()'s
             written = _NUMBER.match(lines[line - 1], col - 1) if line <= len(lines) else None
             hint = f'quote it: "{written.group()}"' if written else hint
         return diagnostic(finding.code, self.file, line, col, finding.message, hint,
@@ -113,6 +121,10 @@ class Document:
 # A number as written: from a digit (after a sign or a point) to a blank, a comment or the
 # end of a flow item. Anything else at the position (a fallback 1:1) keeps the plain hint.
 _NUMBER = re.compile(r"[-+]?\.?\d[^\s,\]}#]*")
+# YAML 1.2's line breaks: LF, CR and CR LF, nothing else.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A plain scalar that YAML reads as an integer (decimal, 0o, 0x; `_` as ruamel allows).
+_INTEGER = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)")
 
 
 def load_topology(path: Path, display: str | None = None) -> Document:
@@ -125,6 +137,7 @@ def load_topology(path: Path, display: str | None = None) -> Document:
 def parse_topology(text: str, file: str) -> Document:
     from ruamel.yaml import YAML
 
+    text, restore = _yaml_1_2_line_breaks(text)
     _check_shape(text, file)
     try:
         with warnings.catch_warnings():
@@ -143,8 +156,30 @@ def parse_topology(text: str, file: str) -> Document:
         raise LoadError(diagnostic("AKM004", file, 1, 1,
                                    "the document root must be a mapping of topology keys",
                                    "start with `name:`, `kubernetesVersion:` and `clusters:`"))
-    document = Document(file, {}, text)  # positions, for what _plain refuses
+    document = Document(file, {}, text, restore=restore)  # positions, for what _plain refuses
     return replace(document, data=_plain(documents[0], (), document, [MAX_NODES]))
+
+
+def _yaml_1_2_line_breaks(text: str) -> tuple[str, dict[int, str]]:
+    """`text` with NEL, LS and PS replaced by stand-ins the reader takes as ordinary
+    characters, as YAML 1.2 does (ruamel, like libyaml, still breaks lines at them, which
+    moves every position after them), and the table that restores them in strings.
+
+    A stand-in is a private-use character the text does not contain: one for one, so that
+    columns stay right.
+    """
+    present = [char for char in _YAML_1_1_BREAKS if char in text]
+    if not present:
+        return text, {}
+    stand_ins: dict[str, str] = {}
+    candidate = 0xF8FF
+    for char in present:
+        while chr(candidate) in text:
+            candidate -= 1
+        stand_ins[char] = chr(candidate)
+        candidate -= 1
+    replaced = text.translate({ord(char): stand_in for char, stand_in in stand_ins.items()})
+    return replaced, {ord(stand_in): char for char, stand_in in stand_ins.items()}
 
 
 def _check_shape(text: str, file: str) -> None:
@@ -153,11 +188,16 @@ def _check_shape(text: str, file: str) -> None:
     round-trip scanner slows down with depth."""
     from ruamel.yaml import YAML
     from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent,
-                                    ScalarEvent)
+                                    DocumentStartEvent, ScalarEvent)
 
     depth = nodes = 0
     try:
         for event in YAML(typ="safe").parse(text):
+            if isinstance(event, (CollectionStartEvent, ScalarEvent)):
+                _check_node(event, file)
+            elif isinstance(event, DocumentStartEvent) and getattr(event, "version", None) \
+                    not in (None, (1, 2)):
+                _refuse_version(event.version, text, file)
             if isinstance(event, CollectionStartEvent):
                 depth += 1
             elif isinstance(event, CollectionEndEvent):
@@ -171,6 +211,39 @@ def _check_shape(text: str, file: str) -> None:
         raise
     except Exception:  # noqa: BLE001 - syntax errors are reported by the round-trip path
         return
+
+
+def _check_node(event: Any, file: str) -> None:
+    """Refuse a tag on any node, and an integer too long to convert, where they stand."""
+    mark = event.start_mark
+    line, col = mark.line + 1, mark.column + 1
+    if event.tag is not None:  # explicit: `!x`, `!!str`, `!<...>`, even a lone `!`
+        tag = event.tag.replace("tag:yaml.org,2002:", "!!")
+        raise LoadError(diagnostic("AKM103", file, line, col,
+                                   f"the YAML tag {_short_text(tag)} has no place in a topology",
+                                   "remove the tag: a topology is plain data (quote a value "
+                                   "that is text)"))
+    value = getattr(event, "value", None)
+    if (value is not None and not event.style and len(value) > MAX_NUMBER_DIGITS
+            and _INTEGER.fullmatch(value)):
+        raise LoadError(diagnostic("AKM106", file, line, col,
+                                   f"a number of {len(value)} characters is longer than any "
+                                   "topology value", "topology numbers are small (a cluster "
+                                   "id is at most 511); quote it if it is text"))
+
+
+def _refuse_version(version: tuple[int, int], text: str, file: str) -> None:
+    """`%YAML 1.1`: the fast reader ignores it and reads YAML 1.2, the round-trip one obeys
+    it (`yes` a boolean, `017` octal, `1:30` ninety); a topology is read one way only."""
+    directive = re.search(r"(?:\A|(?<=[\r\n]))%YAML[ \t]", text)  # at a line's start
+    line = len(_LINE_BREAK.findall(text, 0, directive.start())) + 1 if directive else 1
+    raise LoadError(diagnostic("AKM002", file, line, 1,
+                               f"the file asks for YAML {version[0]}.{version[1]}; a topology "
+                               "is YAML 1.2", "remove the %YAML directive"))
+
+
+def _short_text(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _round_trip(text: str, file: str) -> list[Any]:
@@ -251,7 +324,8 @@ def _plain(node: Any, path: Path_, document: Document, budget: list[int]) -> Any
                                            f"key {key!r} is not a string",
                                            "topology keys are names such as `clusters`"))
             # str(): an anchored key comes back as ruamel's own str subclass.
-            result[str(key)] = _plain(value, (*path, key), document, budget)
+            result[str(key).translate(document.restore)] = _plain(value, (*path, key),
+                                                                  document, budget)
         return result
     if isinstance(node, list):
         return [_plain(item, (*path, i), document, budget) for i, item in enumerate(node)]
@@ -262,7 +336,7 @@ def _plain(node: Any, path: Path_, document: Document, budget: list[int]) -> Any
     if isinstance(node, float):
         return float(node)
     if isinstance(node, str):
-        return str(node)
+        return str(node).translate(document.restore)
     # Timestamps, binary and other YAML tags have no place in a topology; keep them
     # distinguishable so that the schema reports a type error at the right node.
     return node

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from generator import compiler
 from generator.cli import main
@@ -32,6 +33,18 @@ REFERENCE = PROJECT / "tests" / "reference"
 def private_cache(tmp_path_factory):
     """The suite derives its own cache (and so starts cold), away from the user's."""
     os.environ[CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("aksmesh-cache"))
+
+
+# Hypothesis profiles. CI (`.ci/run` exports HYPOTHESIS_PROFILE=ci) runs derandomized: the
+# same examples on every run, so that a landing cannot turn red by chance, and no example
+# database. Local runs (`dev`, the default) keep exploring with fresh random examples and
+# replay what they found from .hypothesis/. An example a local run finds is pinned as a
+# regular test with `@example(...)` on the property, so CI checks it from then on. The
+# profile is loaded here, before the test modules build their `settings(...)`, which
+# inherit from it.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @dataclass

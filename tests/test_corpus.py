@@ -159,7 +159,8 @@ class Case:
         if not self.path.is_file() or self.path.is_symlink():
             return None
         text = self.path.read_bytes().decode("utf-8", errors="replace")
-        lines = text.splitlines() or [""]  # splitlines knows more line breaks than YAML
+        # YAML 1.2's line breaks: str.splitlines() also breaks at NEL, LS, PS and more.
+        lines = re.split(r"\r\n|\r|\n", text)
         return len(lines) + 1, max(len(line) for line in lines) + 1
 
 
@@ -269,6 +270,14 @@ GENERATED: dict[str, tuple[Callable[[Path], Path], str, int | None]] = {
     "crlf-and-duplicate-id": (_write(DUPLICATE_ID.replace("\n", "\r\n")), "AKM202", 12),
     "cr-only-and-duplicate-id": (_write(DUPLICATE_ID.replace("\n", "\r")), "AKM202", 12),
     "no-final-newline-and-duplicate-id": (_write(DUPLICATE_ID.rstrip("\n")), "AKM202", 12),
+    # NEL, LS and PS are ordinary characters in YAML 1.2: the line of the finding after them
+    # is the line a YAML 1.2 reader (and the user's editor) counts.
+    "nel-in-every-line-and-duplicate-id": (_write("".join(
+        line + "  # \x85 x: [\n" for line in DUPLICATE_ID.splitlines())), "AKM202", 12),
+    "ls-and-ps-in-a-leading-comment-and-duplicate-id": (_write(
+        "# \u2028\u2029\u2028\n" + DUPLICATE_ID), "AKM202", 13),
+    "nel-with-crlf-and-duplicate-id": (_write(DUPLICATE_ID.replace(
+        "  - name: ne\n", "  - name: ne  # a\x85b\n").replace("\n", "\r\n")), "AKM202", 12),
     "alias-bomb-lists": (_write(LIST_BOMB), "AKM005", None),
     "alias-bomb-mappings": (_write(MAP_BOMB), "AKM005", None),
     "alias-bomb-beside-a-valid-topology": (_write(VALID + LIST_BOMB), "AKM005", None),
@@ -353,6 +362,8 @@ USAGE = {
     "render --format xml": ["render", "--format", "xml", "topologies/eu-three-regions.yaml",
                             "-o", "{out}"],
     "--format without a value": ["validate", "--format"],
+    "render -o ''": ["render", "topologies/eu-three-regions.yaml", "-o", ""],
+    "check --out ''": ["check", "--out", "", "topologies/eu-three-regions.yaml"],
 }
 
 

@@ -48,6 +48,25 @@ CASES = {
                                            "    serviceCidr: 10.220.0.0/16\n    dnsServiceIP: 10.220.0.1  # !AKM309\n")),
     "default dns ip does not fit": mutate(("    serviceCidr: 10.220.0.0/16\n",
                                            "    serviceCidr: 10.220.0.0/29  # !AKM309\n")),
+    "dns ip is the broadcast address": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                                               "    serviceCidr: 10.220.0.0/16\n    dnsServiceIP: 10.220.255.255  # !AKM309\n")),
+    "dns ip is the broadcast address of a /28": mutate(("    serviceCidr: 10.220.0.0/16\n",
+                                                        "    serviceCidr: 10.220.0.0/28\n    dnsServiceIP: 10.220.0.15  # !AKM309\n")),
+    "vnet holds azure's platform address": mutate(
+        ("    vnetCidr: 10.20.0.0/16\n    nodeSubnetCidr: 10.20.0.0/22\n",
+         "    vnetCidr: 168.63.0.0/16  # !AKM311\n    nodeSubnetCidr: 168.63.128.0/22\n")),
+    "a /24 vnet around azure's platform address": mutate(
+        ("    vnetCidr: 10.20.0.0/16\n", "    vnetCidr: 168.63.129.0/24  # !AKM311\n"),
+        ("    nodeSubnetCidr: 10.20.0.0/22\n", "    nodeSubnetCidr: 168.63.129.64/26\n")),
+    "pod range holds azure's platform address": mutate(
+        ("    podCidr: 10.120.0.0/16\n", "    podCidr: 168.0.0.0/8  # !AKM311\n")),
+    "service range holds azure's platform address": mutate(
+        ("    serviceCidr: 10.220.0.0/16\n", "    serviceCidr: 168.63.128.0/17  # !AKM311\n")),
+    "pod range in loopback space": mutate(
+        ("    podCidr: 10.120.0.0/16\n", "    podCidr: 127.16.0.0/16  # !AKM311\n")),
+    "vnet in multicast space": mutate(
+        ("    vnetCidr: 10.20.0.0/16\n    nodeSubnetCidr: 10.20.0.0/22\n",
+         "    vnetCidr: 239.1.0.0/16  # !AKM311\n    nodeSubnetCidr: 239.1.0.0/22\n")),
     "mesh ip outside": mutate(("    serviceCidr: 10.220.0.0/16\n",
                                "    serviceCidr: 10.220.0.0/16\n    clustermeshIP: 10.20.8.1  # !AKM310\n")),
     "mesh ip reserved": mutate(("    serviceCidr: 10.220.0.0/16\n",
@@ -64,6 +83,14 @@ CASES = {
 @pytest.mark.parametrize("text", CASES.values(), ids=CASES.keys())
 def test_rule_reports_code_and_line(found, text):
     assert found(text) == expected(text)
+
+
+def test_azure_reserved_ranges_cite_the_azure_doc(diagnose):
+    [d] = diagnose(CASES["pod range holds azure's platform address"])
+    assert "168.63.129.16" in d.message
+    assert "learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16" in d.hint
+    [d] = diagnose(CASES["vnet in multicast space"])
+    assert "Azure refuses the VNet" in d.message and "virtual-networks-faq" in d.hint
 
 
 def test_overlap_names_both_ranges(diagnose):
