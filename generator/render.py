@@ -31,7 +31,7 @@ PEERING_FILES = {
 # Path under clusters/<name>/ → template, for files rendered once per cluster.
 CLUSTER_FILES = {
     "kustomization.yaml": "flux/cluster-kustomization.yaml.j2",
-    "flux-system/kustomization.yaml": "flux/flux-system/kustomization.yaml",
+    "flux-system/kustomization.yaml": "flux/flux-system-patches/kustomization.yaml",
     "cilium.yaml": "flux/cilium.yaml.j2",
     "cilium/kustomization.yaml": "flux/cilium/kustomization.yaml.j2",
     "cilium/helmrepository.yaml": "flux/cilium/helmrepository.yaml.j2",

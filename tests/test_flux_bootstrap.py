@@ -1,4 +1,4 @@
-"""generator/templates/flux/flux-system/kustomization.yaml: Flux controllers that run before any CNI exists.
+"""generator/templates/flux/flux-system-patches/kustomization.yaml: Flux controllers that run before any CNI exists.
 
 The test imitates what `flux bootstrap` commits to clusters/<cluster>/flux-system/:
 gotk-components.yaml (the Flux v2.9.4 install manifests kept in shared/reference, assembled
@@ -24,7 +24,7 @@ from ruamel.yaml import YAML
 
 from conftest import PROJECT, REFERENCE, bootstrap_sync
 
-OURS = PROJECT / "generator" / "templates" / "flux" / "flux-system" / "kustomization.yaml"
+OURS = PROJECT / "generator" / "templates" / "flux" / "flux-system-patches" / "kustomization.yaml"
 INSTALL = REFERENCE / "flux" / "install-v2.9.4"
 
 KUBECTL = shutil.which("kubectl")
