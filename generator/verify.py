@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, diagnostic
+from .helm_values import chart_mesh_clusters
 from .load import LoadError, load_reference_json, unusable_reference
 from .plan import Cluster, Plan
 
@@ -92,7 +93,8 @@ def verify_flux_files(plan: Plan, rendered: "Rendered", references: References
     for cluster in plan.clusters:
         root = f"clusters/{cluster.name}"
         where = f"{plan.name}/{root}/{VALUES_FILE}"
-        values = rendered.values[cluster.name]
+        # What the chart receives: the shared values, then the cluster's (valuesFrom order).
+        values = rendered.effective_values(cluster.name)
         diagnostics += [diagnostic("AKM514", where, 1, 1, problem)
                         for problem in values_disagreements(cluster, plan, values)]
         if values_validator is not None:
@@ -137,8 +139,9 @@ def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -
     if mesh.get("maxConnectedClusters") != plan.max_connected_clusters:
         yield f"maxConnectedClusters {mesh.get('maxConnectedClusters')} instead of " \
               f"{plan.max_connected_clusters}"
+    # As the chart's templates see the list: without the entries a cluster disabled.
     listed = {name: (peer.get("ips"), peer.get("port"))
-              for name, peer in (mesh.get("config", {}).get("clusters") or {}).items()}
+              for name, peer in chart_mesh_clusters(values).items()}
     planned = {p.name: ([p.ip], p.port) for p in cluster.mesh_peers}
     if listed != planned:
         yield f"mesh peers {sorted(listed)} do not match the planned {sorted(planned)}"

@@ -25,6 +25,9 @@ from ruamel.yaml import YAML
 from conftest import PROJECT, REFERENCE, bootstrap_sync
 
 OURS = PROJECT / "generator" / "templates" / "flux" / "flux-system-patches" / "kustomization.yaml"
+# clusters/<cluster>/flux-system/kustomization.yaml: the install plus OURS as a Component,
+# from a parent directory (static: the template places no value).
+PER_CLUSTER = PROJECT / "generator" / "templates" / "flux" / "flux-system" / "kustomization.yaml.j2"
 INSTALL = REFERENCE / "flux" / "install-v2.9.4"
 
 KUBECTL = shutil.which("kubectl")
@@ -72,6 +75,20 @@ def load_all(text: str) -> list[dict[str, Any]]:
 def identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:
     meta = obj["metadata"]
     return obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"]
+
+
+def flux_system_dir(tree: Path, components: str) -> Path:
+    """clusters/ne/flux-system/ inside `tree` as `flux bootstrap` leaves it, with our
+    kustomization.yaml, and the shared patches where the tree keeps them."""
+    directory = tree / "clusters" / "ne" / "flux-system"
+    directory.mkdir(parents=True)
+    (directory / "gotk-components.yaml").write_text(components, encoding="utf-8")
+    (directory / "gotk-sync.yaml").write_text(GOTK_SYNC, encoding="utf-8")
+    shutil.copyfile(PER_CLUSTER, directory / "kustomization.yaml")
+    patches = tree / "infrastructure" / "flux-system-patches"
+    patches.mkdir(parents=True)
+    shutil.copyfile(OURS, patches / "kustomization.yaml")
+    return directory
 
 
 def kustomize(directory: Path) -> subprocess.CompletedProcess[str]:
@@ -159,13 +176,9 @@ def reference() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def bootstrap_dir(tmp_path_factory, reference) -> Path:
     """clusters/<cluster>/flux-system/ as `flux bootstrap` leaves it, with our kustomization.yaml."""
-    directory = tmp_path_factory.mktemp("flux-system")
     # JSON documents are YAML; the content is what matters to kustomize, not the layout.
-    (directory / "gotk-components.yaml").write_text(
-        "".join("---\n" + json.dumps(doc, indent=1) + "\n" for doc in reference), encoding="utf-8")
-    (directory / "gotk-sync.yaml").write_text(GOTK_SYNC, encoding="utf-8")
-    shutil.copyfile(OURS, directory / "kustomization.yaml")
-    return directory
+    return flux_system_dir(tmp_path_factory.mktemp("tree"), "".join(
+        "---\n" + json.dumps(doc, indent=1) + "\n" for doc in reference))
 
 
 @pytest.fixture(scope="module")
@@ -409,10 +422,7 @@ def test_json_patches_refuse_a_changed_upstream(tmp_path, reference):
                                 if d["kind"] == "Deployment" and d["metadata"]["name"] == "kustomize-controller")
     args = container(kustomize_controller)["args"]
     args.insert(0, args.pop())  # reorder: args/0 is no longer --events-addr
-    (tmp_path / "gotk-components.yaml").write_text(
-        "".join("---\n" + json.dumps(doc) + "\n" for doc in changed), encoding="utf-8")
-    (tmp_path / "gotk-sync.yaml").write_text(GOTK_SYNC, encoding="utf-8")
-    shutil.copyfile(OURS, tmp_path / "kustomization.yaml")
-    result = kustomize(tmp_path)
+    result = kustomize(flux_system_dir(tmp_path, "".join(
+        "---\n" + json.dumps(doc) + "\n" for doc in changed)))
     assert result.returncode != 0
     assert "test failed" in result.stderr
