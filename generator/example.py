@@ -3,7 +3,8 @@
 Addresses are laid out so that every range is private and disjoint up to Cilium's limit:
 VNet i is the i-th /22 of 10.0.0.0/12 (its node subnet the lower /23), pod range i the
 i-th /20 of 10.64.0.0/10, and every cluster uses the service range 192.168.0.0/16
-(service ranges never leave their cluster, so they may repeat).
+(service ranges never leave their cluster, so they may repeat). Above what full-mesh
+peering allows, the mesh is connected by Azure Virtual Network Manager (`peering: avnm`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ _PODS = IPv4Network("10.64.0.0/10")
 MAX_CLUSTERS = 511
 
 
+def full_mesh_fits(clusters: int) -> bool:
+    """Whether VNet peering in both directions of every pair stays inside the Azure limits
+    the checks hold it to (AKM403 peerings per VNet, AKM405 resources per template)."""
+    per_cluster, fixed = facts.MAIN_TEMPLATE_RESOURCES["full-mesh"]
+    return (clusters - 1 <= facts.MAX_PEERINGS_PER_VNET
+            and per_cluster * clusters + fixed <= facts.MAX_RESOURCES_PER_TEMPLATE)
+
+
 def example_topology(clusters: int, name: str | None = None) -> str:
     if not 2 <= clusters <= MAX_CLUSTERS:
         raise ValueError(f"a mesh has 2 to {MAX_CLUSTERS} clusters")
@@ -32,6 +41,7 @@ def example_topology(clusters: int, name: str | None = None) -> str:
         "cilium:",
         f'  version: "{facts.CILIUM_DEFAULT_VERSION}"',
         f"  maxConnectedClusters: {255 if clusters <= 255 else 511}",
+        *([] if full_mesh_fits(clusters) else ["peering: avnm"]),
         "clusters:",
     ]
     for i in range(clusters):

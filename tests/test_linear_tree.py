@@ -186,3 +186,17 @@ def test_removing_a_cluster_is_symmetrical(tmp_path):
                        MESH_VALUES}
     assert bigger.keys() - smaller.keys() == {p for p in bigger if p.startswith("clusters/c031/")}
     assert smaller.keys() <= bigger.keys()
+
+
+# ---------------------------------------------------------------- aksmesh example
+
+
+@pytest.mark.parametrize("size", [2, 400, 401, 511])
+def test_the_example_command_writes_a_topology_that_validates(tmp_path, size):
+    written = run_cli("example", "--clusters", size)
+    assert written.exit_code == 0
+    path = tmp_path / "mesh.yaml"
+    path.write_text(written.stdout)
+    result = run_cli("validate", path)
+    assert result.exit_code == 0, result.output
+    assert "error" not in result.output.replace("0 errors", "")
