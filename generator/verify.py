@@ -118,12 +118,53 @@ def verify_flux_files(plan: Plan, rendered: "Rendered", references: References
                 diagnostics += [diagnostic("AKM511", where, 1, 1, message)
                                 for document in documents
                                 for message in _manifest_errors(document, references)]
+            if path.endswith("/cilium/helmrelease.yaml"):
+                diagnostics += [diagnostic("AKM560", where, 1, 1, problem)
+                                for problem in _values_sources_problems(documents)]
+        diagnostics += [diagnostic("AKM560", f"{plan.name}/{root}/cilium/kustomization.yaml",
+                                   1, 1, problem)
+                        for problem in _shared_values_problems(rendered.files.get(
+                            f"{root}/cilium/kustomization.yaml", ""), yaml)]
     if not (references.crd_schemas and references.cilium_values_schema):
         diagnostics.append(diagnostic(
             "AKM513", f"{plan.name}/clusters", 1, 1,
             "Flux manifests and Cilium values checked for consistency, not against schemas",
             "pass --crd-schemas DIR and --cilium-values-schema FILE"))
     return diagnostics
+
+
+# The values the checks above read, as helm-controller must merge them: the ConfigMaps the
+# templates generate (flux/cilium-mesh and flux/cilium kustomization.yaml.j2), in this
+# order, each read whole from its values.yaml key (fluxcd/pkg chartutil/values.go
+# ChartValuesFromReferences merges references in order; a targetPath would replace).
+VALUES_CONFIGMAPS = ("cilium-mesh-values", "cilium-values")
+MESH_VALUES_RESOURCE = "../../../infrastructure/cilium-mesh"
+
+
+def _values_sources_problems(documents: list[Any]) -> Iterator[str]:
+    """Whether the HelmRelease merges exactly the values verify checked, in that order."""
+    for release in (d for d in documents if isinstance(d, dict) and d.get("kind") == "HelmRelease"):
+        refs = [r for r in (release.get("spec") or {}).get("valuesFrom") or []
+                if isinstance(r, dict) and r.get("kind") == "ConfigMap"]
+        merged = [r.get("name") for r in refs
+                  if r.get("valuesKey", "values.yaml") == "values.yaml" and not r.get("targetPath")]
+        if merged != list(VALUES_CONFIGMAPS) or len(refs) != len(merged):
+            yield (f"valuesFrom merges the ConfigMaps {[r.get('name') for r in refs]}, not "
+                   f"{list(VALUES_CONFIGMAPS)} whole and in that order: the values verify "
+                   "checked are not the ones helm-controller installs")
+
+
+def _shared_values_problems(text: str, yaml: Any) -> Iterator[str]:
+    """Whether the cluster's cilium kustomization brings in the shared values' ConfigMap."""
+    try:
+        config = yaml.load(text, Loader=yaml.CSafeLoader) or {}
+    except yaml.YAMLError as error:
+        yield f"not valid YAML: {error}".splitlines()[0]
+        return
+    if MESH_VALUES_RESOURCE not in ((config.get("resources") or []) if isinstance(config, dict)
+                                    else []):
+        yield (f"resources do not list {MESH_VALUES_RESOURCE}: the HelmRelease would find "
+               f"no {VALUES_CONFIGMAPS[0]} ConfigMap")
 
 
 def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -> Iterator[str]:

@@ -153,6 +153,41 @@ def test_a_wrongly_typed_shared_value_is_akm512_for_every_cluster(compiled):
     assert codes(plan, broken) == ["AKM512"] * len(plan.clusters)
 
 
+@pytest.mark.parametrize("old, new", [
+    ("      name: cilium-mesh-values\n", "      name: cilium-values-shared\n"),  # !AKM560
+    ("""    - kind: ConfigMap
+      name: cilium-mesh-values
+      valuesKey: values.yaml
+    - kind: ConfigMap
+      name: cilium-values
+      valuesKey: values.yaml
+""", """    - kind: ConfigMap
+      name: cilium-values
+      valuesKey: values.yaml
+    - kind: ConfigMap
+      name: cilium-mesh-values
+      valuesKey: values.yaml
+"""),
+    ("      name: cilium-values\n      valuesKey: values.yaml\n",
+     "      name: cilium-values\n      valuesKey: values.yaml\n      targetPath: cluster\n"),
+], ids=["shared-missing", "wrong-order", "target-path"])
+def test_a_helmrelease_that_does_not_merge_the_checked_values_is_akm560(compiled, old, new):
+    plan, rendered = compiled
+    path = "clusters/ne/cilium/helmrelease.yaml"
+    assert old in rendered.files[path]
+    broken = with_file(rendered, path, rendered.files[path].replace(old, new, 1))
+    [diagnostic] = verify.verify(plan, broken, REFERENCES)
+    assert (diagnostic.code, diagnostic.file) == ("AKM560", f"{plan.name}/{path}")
+
+
+def test_a_cilium_kustomization_without_the_shared_values_is_akm560(compiled):
+    plan, rendered = compiled
+    path = "clusters/we/cilium/kustomization.yaml"
+    text = rendered.files[path].replace("  - ../../../infrastructure/cilium-mesh\n", "")
+    assert text != rendered.files[path]
+    assert codes(plan, with_file(rendered, path, text)) == ["AKM560"]
+
+
 def test_a_private_key_in_clear_is_akm515(compiled):
     plan, rendered = compiled
     broken = with_file(rendered, "clusters/ne/leak.txt", "x\n-----BEGIN RSA PRIVATE KEY-----\n")
