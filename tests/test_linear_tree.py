@@ -200,3 +200,32 @@ def test_the_example_command_writes_a_topology_that_validates(tmp_path, size):
     result = run_cli("validate", path)
     assert result.exit_code == 0, result.output
     assert "error" not in result.output.replace("0 errors", "")
+
+
+# ---------------------------------------------------------------- the process entry point
+
+
+def entry_point(*args: object, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    import sys
+    return subprocess.run([sys.executable, "-m", "generator", *map(str, args)],
+                          capture_output=True, text=True, input=stdin, cwd=PROJECT)
+
+
+def test_leaving_without_teardown_keeps_output_and_exit_codes(tmp_path):
+    """`python -m generator` ends with os._exit: buffered output must still arrive whole,
+    and the exit codes stay the CLI's (0, 1 findings, 2 usage)."""
+    printed = entry_point("example", "--clusters", 300)
+    assert printed.returncode == 0
+    assert printed.stdout == example_topology(300)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n")
+    found = entry_point("validate", bad)
+    assert found.returncode == 1 and "AKM1" in found.stdout + found.stderr
+    usage = entry_point("render", "--no-such-option")
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+    topology = tmp_path / "mesh.yaml"
+    topology.write_text(example_topology(3, name="mesh"))
+    rendered = entry_point("render", topology, "-o", tmp_path / "out")
+    assert rendered.returncode == 0, rendered.stderr
+    assert (tmp_path / "out" / "mesh" / MESH_VALUES).read_text().startswith("# Generated")
+    assert (tmp_path / "out" / "mesh" / ".aksmesh-files").is_file()
