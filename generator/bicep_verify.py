@@ -305,6 +305,15 @@ def _load_type_file(path: str) -> _TypeFile | None:
     return _TypeFile(dict(enumerate(types)), resources)
 
 
+@functools.cache  # once per file: a render checks several resource types of each
+def _file_digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
 # Bump when what is cached for a resource changes shape.
 _CACHE_FORMAT = 1
 
@@ -318,10 +327,8 @@ def _load_resource_type(path: str, name: str) -> _TypeFile | None:
     kept in the cache, keyed by the file's content: hashing it costs a tenth of parsing
     it, and a fresh checkout of the same data (a CI job) still finds its entries.
     """
-    try:
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
+    digest = _file_digest(path)
+    if digest is None:
         return None
     entry = cache.entry_name(_CACHE_FORMAT, digest, name)
     cached = cache.read_entry("bicep-types", entry)

@@ -369,6 +369,13 @@ CODES = _registry(
              "A rendered policy or Service uses a field the reachability model does not "
              "evaluate, so aksmesh cannot prove what it does.",
              "spec:\n  ingress:\n    - toPorts: [...]  # not modelled"),
+        Code("AKM560", E, "a HelmRelease does not merge the values verify checked",
+             "Each cluster's Cilium values are the shared infrastructure/cilium-mesh "
+             "values, then the cluster's own: its HelmRelease must take valuesFrom the "
+             "cilium-mesh-values and cilium-values ConfigMaps, whole and in that order, and "
+             "its cilium kustomization must list the shared directory.",
+             "valuesFrom:\n  - kind: ConfigMap\n    name: cilium-values  # cilium-mesh-values "
+             "missing"),
         # 6xx: inputs besides the topology
         Code("AKM601", W, "no shared Cilium CA",
              "Without the CA file that `aksmesh ca init` creates, every cluster generates "

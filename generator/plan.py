@@ -8,6 +8,7 @@ output is a `Plan` the backends only read. Defaults come from `topology.schema.j
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network
@@ -273,6 +274,12 @@ class Plan:
         fails on the first Service and applies nothing."""
         return tuple(sorted({s.namespace for s in self.global_services}))
 
+    @cached_property
+    def mesh_endpoints(self) -> tuple[MeshPeer, ...]:
+        """Every cluster's ClusterMesh endpoint, by name: the list the tree keeps once, for
+        all clusters (each disables its own entry)."""
+        return mesh_endpoints(self.clusters)
+
     def flows_into(self, cluster: Cluster) -> tuple[Flow, ...]:
         return tuple(f for f in self.segmentation or () if f.destination.cluster == cluster.name)
 
@@ -353,8 +360,7 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
     clusters = [_plan_cluster(index, name, c, data["cilium"]["encryption"], pool_zones)
                 for index, c in enumerate(data["clusters"])]
     logs = aks["controlPlaneLogs"]
-    endpoints = tuple(MeshPeer(c.name, str(c.clustermesh_ip), facts.CLUSTERMESH_PORT)
-                      for c in sorted(clusters, key=lambda c: c.name))
+    endpoints = mesh_endpoints(clusters)
     clusters = [_with_mesh_peers(c, endpoints) for c in clusters]
     managed = [c for c in clusters if c.managed]
     return Plan(
@@ -601,6 +607,11 @@ def _plan_cluster(index: int, topology_name: str, c: dict[str, Any], encryption:
         mesh_peers=(),
         explicit=frozenset(c),
     )
+
+
+def mesh_endpoints(clusters: Iterable[Cluster]) -> tuple[MeshPeer, ...]:
+    return tuple(MeshPeer(c.name, str(c.clustermesh_ip), facts.CLUSTERMESH_PORT)
+                 for c in sorted(clusters, key=lambda c: c.name))
 
 
 def _with_mesh_peers(cluster: Cluster, endpoints: tuple[MeshPeer, ...]) -> Cluster:

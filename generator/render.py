@@ -15,6 +15,7 @@ import jinja2
 
 from . import facts, shipped, yaml_text
 from .cache import cache_dir
+from .helm_values import merged_values
 from .ca import SECRET_NAME, SharedCa
 from .load import TEMPLATES_DIR
 from .plan import Cluster, Plan
@@ -30,10 +31,19 @@ PEERING_FILES = {
     "full-mesh": {"bicep/modules/peerings.bicep": "bicep/modules/peerings.bicep.j2"},
     "avnm": {"bicep/modules/network-manager.bicep": "bicep/modules/network-manager.bicep.j2"},
 }
+# Output path → template, for the Flux files every cluster shares: kept once, so that a
+# cluster more or less changes none of the other clusters' directories.
+FLUX_SYSTEM_PATCHES = "infrastructure/flux-system-patches"
+MESH_VALUES_DIR = "infrastructure/cilium-mesh"
+SHARED_FLUX_FILES = {
+    f"{FLUX_SYSTEM_PATCHES}/kustomization.yaml": "flux/flux-system-patches/kustomization.yaml",
+    f"{MESH_VALUES_DIR}/kustomization.yaml": "flux/cilium-mesh/kustomization.yaml.j2",
+}
+MESH_VALUES_FILE = f"{MESH_VALUES_DIR}/mesh-values.yaml"
 # Path under clusters/<name>/ → template, for files rendered once per cluster.
 CLUSTER_FILES = {
     "kustomization.yaml": "flux/cluster-kustomization.yaml.j2",
-    "flux-system/kustomization.yaml": "flux/flux-system/kustomization.yaml",
+    "flux-system/kustomization.yaml": "flux/flux-system/kustomization.yaml.j2",
     "cilium.yaml": "flux/cilium.yaml.j2",
     "cilium/kustomization.yaml": "flux/cilium/kustomization.yaml.j2",
     "cilium/helmrepository.yaml": "flux/cilium/helmrepository.yaml.j2",
@@ -58,7 +68,12 @@ class Rendered:
     """The output tree as text, and the data behind the files that were made from data."""
 
     files: dict[str, str]
-    values: dict[str, dict[str, Any]]  # cluster name → its Cilium values
+    values: dict[str, dict[str, Any]]  # cluster name → its own Cilium values (values.yaml)
+    mesh_values: dict[str, Any]  # the Cilium values every cluster shares (MESH_VALUES_FILE)
+
+    def effective_values(self, cluster: str) -> dict[str, Any]:
+        """A cluster's values as helm-controller merges them: the shared ones, then its own."""
+        return merged_values(self.mesh_values, self.values[cluster])
 
 
 @dataclass(frozen=True)
@@ -152,6 +167,10 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
     for path, template in {**BICEP_FILES, **PEERING_FILES[plan.peering]}.items():
         files[path] = env.get_template(template).render(plan=plan, facts=facts)
     files["TOPOLOGY.md"] = render_topology_page(plan, env)
+    for path, template in SHARED_FLUX_FILES.items():
+        files[path] = env.get_template(template).render(plan=plan)
+    shared = mesh_values(plan)
+    files[MESH_VALUES_FILE] = yaml_text.dump(shared, MESH_VALUES_COMMENTS, _mesh_values_header(plan))
     templates = {path: env.get_template(name) for path, name in cluster_files(plan).items()}
     values = {}
     for cluster in plan.clusters:
@@ -160,16 +179,16 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
                            "policies": plan.segmentation_policies(cluster)}
         for path, template in templates.items():
             files[f"clusters/{cluster.name}/{path}"] = template.render(cluster_context)
-        values[cluster.name] = cilium_values(plan, cluster)
+        values[cluster.name] = cluster_values(plan, cluster)
         files[f"clusters/{cluster.name}/{VALUES_FILE}"] = yaml_text.dump(
-            values[cluster.name], VALUES_COMMENTS, _values_header(plan, cluster))
+            values[cluster.name], CLUSTER_VALUES_COMMENTS, _values_header(plan, cluster))
     if ca is not None:
         # Byte for byte: sops' MAC covers the whole document.
         files[f"{SHARED_CA_DIR}/{ca.file_name}"] = ca.text
         files[f"{SHARED_CA_DIR}/kustomization.yaml"] = env.get_template(
             "flux/cilium-ca/kustomization.yaml.j2").render(ca=context)
         files[".sops.yaml"] = env.get_template("flux/sops.yaml.j2").render(ca=context)
-    return Rendered(dict(sorted(files.items())), values)
+    return Rendered(dict(sorted(files.items())), values, shared)
 
 
 def render_topology_page(plan: Plan, env: jinja2.Environment) -> str:
@@ -201,41 +220,26 @@ def _link_arrow(plan: Plan, a: Cluster, b: Cluster) -> str:
     return "<-->|VNet peering + ClusterMesh|"
 
 
-def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
-    """The complete, non-secret Helm values of one cluster; VALUES_COMMENTS says why."""
-    service: dict[str, Any] = {"type": "LoadBalancer"}
-    if cluster.managed:
-        service["annotations"] = {
-            "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
-            "service.beta.kubernetes.io/azure-load-balancer-ipv4": str(cluster.clustermesh_ip),
-        }
-    else:
-        service["annotations"] = {facts.LBIPAM_IPS_ANNOTATION: str(cluster.clustermesh_ip)}
+def mesh_values(plan: Plan) -> dict[str, Any]:
+    """The Cilium values every cluster shares, the peer list included: kept once in the tree.
+    With each cluster's own values merged over them (cluster_values), they are the
+    complete, non-secret Helm values of that cluster; VALUES_COMMENTS says why."""
     return {
-        "cluster": {"name": cluster.name, "id": cluster.id},
-        **({"aksbyocni": {"enabled": True}} if cluster.managed else {}),
         "routingMode": "tunnel",
         "tunnelProtocol": "vxlan",
-        "ipam": {
-            "mode": "cluster-pool",
-            "operator": {
-                "clusterPoolIPv4PodCIDRList": [str(cluster.pod_cidr)],
-                "clusterPoolIPv4MaskSize": 24,
-            },
-        },
+        "ipam": {"mode": "cluster-pool", "operator": {"clusterPoolIPv4MaskSize": 24}},
         "kubeProxyReplacement": False,
-        "encryption": ({"enabled": True, "type": "wireguard"}
-                       if cluster.encryption == "wireguard" else {"enabled": False}),
+        "encryption": _encryption(plan.encryption),
         "clustermesh": {
             "useAPIServer": True,
             "maxConnectedClusters": plan.max_connected_clusters,
             "config": {
                 "enabled": True,
                 "clusters": {peer.name: {"ips": [peer.ip], "port": peer.port}
-                             for peer in cluster.mesh_peers},
+                             for peer in plan.mesh_endpoints},
             },
             "apiserver": {
-                "service": service,
+                "service": {"type": "LoadBalancer"},
                 "tls": {"authMode": "cluster", "auto": {
                     "enabled": True, "method": "cronJob",
                     "certValidityDuration": facts.LEAF_CERT_VALIDITY_DAYS}},
@@ -251,12 +255,42 @@ def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
     }
 
 
+def cluster_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
+    """What only this cluster's values say: its identity and pod range, its own entry of
+    the shared peer list disabled (so the chart lists exactly its peers), and on AKS its
+    ClusterMesh load balancer."""
+    values: dict[str, Any] = {
+        "cluster": {"name": cluster.name, "id": cluster.id},
+        **({"aksbyocni": {"enabled": True}} if cluster.managed else {}),
+        "ipam": {"operator": {"clusterPoolIPv4PodCIDRList": [str(cluster.pod_cidr)]}},
+    }
+    if cluster.encryption != plan.encryption:  # a check refuses the mix; never rendered
+        values["encryption"] = _encryption(cluster.encryption)
+    mesh: dict[str, Any] = {"config": {"clusters": {cluster.name: {"enabled": False}}}}
+    if cluster.managed:
+        annotations = {
+            "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+            "service.beta.kubernetes.io/azure-load-balancer-ipv4": str(cluster.clustermesh_ip),
+        }
+    else:  # Cilium LB-IPAM assigns the planned address on a non-Azure member
+        annotations = {facts.LBIPAM_IPS_ANNOTATION: str(cluster.clustermesh_ip)}
+    mesh["apiserver"] = {"service": {"annotations": annotations}}
+    values["clustermesh"] = mesh
+    return values
+
+
+def _encryption(mode: str) -> dict[str, Any]:
+    return {"enabled": True, "type": "wireguard"} if mode == "wireguard" else {"enabled": False}
+
+
 VALUES_COMMENTS = {
     ("cluster",): "Identity of this cluster in the mesh, unique and stable: changing the name or\n"
                   "the id later is disruptive.",
-    ("aksbyocni",): "AKS created the cluster with networkPlugin none (bring your own CNI). The\n"
-                    "chart's AKS BYO-CNI mode requires tunnel routing: pod traffic crosses the\n"
-                    "VNet peerings inside VXLAN between node IPs, so pod ranges need no routes.",
+    ("aksbyocni",): "AKS created the cluster with networkPlugin none (bring your own CNI); the\n"
+                    "mesh's shared values give the tunnel routing the chart requires for it.",
+    ("routingMode",): "Tunnel routing, as the chart's AKS BYO-CNI mode requires: pod traffic "
+                      "crosses the\nVNet peerings inside VXLAN between node IPs, so pod ranges "
+                      "need no routes.",
     ("ipam",): "Pod IPs come from the planned pod range, the one AKS was given as podCidr.\n"
                "Without it the chart defaults to 10.0.0.0/8, which overlaps the VNets.",
     ("ipam", "operator", "clusterPoolIPv4MaskSize"): "One /24 per node: room for the pods a "
@@ -270,8 +304,10 @@ VALUES_COMMENTS = {
                       "enable/connect`.",
     ("clustermesh", "maxConnectedClusters"): "The same on every cluster of the mesh; changing "
                                              "it later is disruptive.",
-    ("clustermesh", "config", "clusters"): "Every other cluster, by name, at its ClusterMesh "
-                                           "IP. Cilium dials <name>.mesh.cilium.io\n"
+    ("clustermesh", "config", "clusters"): "Every cluster of the mesh, by name, at its "
+                                           "ClusterMesh IP; each cluster's values.yaml\n"
+                                           "disables its own entry, so it lists exactly its "
+                                           "peers. Cilium dials <name>.mesh.cilium.io\n"
                                            "pinned to the IP, which the server certificates "
                                            "cover. No per-peer tls: the CA is shared.",
     ("clustermesh", "apiserver", "service"): "The peers dial this Service at the cluster's "
@@ -297,11 +333,45 @@ VALUES_COMMENTS = {
 }
 
 
+# The shared file and a cluster's own say why their part of a section is there.
+MESH_VALUES_COMMENTS = VALUES_COMMENTS | {
+    ("ipam",): "Cluster-pool IPAM; each cluster's values.yaml gives its pod range, the one AKS "
+               "was given\nas podCidr (without it the chart defaults to 10.0.0.0/8, which "
+               "overlaps the VNets).",
+    ("clustermesh", "apiserver", "service"): "The peers dial this Service at each cluster's "
+                                             "ClusterMesh IP, which each cluster's\n"
+                                             "values.yaml gives.",
+}
+CLUSTER_VALUES_COMMENTS = VALUES_COMMENTS | {
+    ("clustermesh",): "This cluster's part of the mesh declared in the shared values.",
+    ("clustermesh", "config", "clusters"): "This cluster's own entry in the shared list: the "
+                                           "chart leaves a disabled entry out,\nso the "
+                                           "cluster configures no connection to itself.",
+}
+
+
+def _helm_command(plan: Plan, cluster: str) -> str:
+    """The by-hand install of a cluster's values, from the tree's root (README.md)."""
+    return (f"  helm upgrade --install cilium cilium/cilium --version {plan.cilium_version} "
+            f"-n kube-system \\\n      -f {MESH_VALUES_FILE} -f clusters/{cluster}/{VALUES_FILE}")
+
+
+def _mesh_values_header(plan: Plan) -> str:
+    return (f"Generated by aksmesh from the topology `{plan.name}`. Do not edit: run "
+            f"`make render`.\n\n"
+            f"Cilium {plan.cilium_version} Helm values every cluster of the mesh shares, kept "
+            f"once. Each cluster's\nHelmRelease merges them first (the cilium-mesh-values "
+            f"ConfigMap), then the cluster's own\nclusters/<cluster>/{VALUES_FILE}; by hand, "
+            f"from the tree's root, the same two files\nin that order:\n"
+            f"{_helm_command(plan, '<cluster>')}\n"
+            f"plus the shared CA (see README.md). The CA is not here: it is secret.")
+
+
 def _values_header(plan: Plan, cluster: Cluster) -> str:
     return (f"Generated by aksmesh from the topology `{plan.name}`. Do not edit: run "
             f"`make render`.\n\n"
-            f"Cilium {plan.cilium_version} Helm values for cluster `{cluster.name}`: the same "
-            f"values Flux installs\n(through the cilium-values ConfigMap), usable as is with\n"
-            f"  helm upgrade --install cilium cilium/cilium --version {plan.cilium_version} "
-            f"-n kube-system -f values.yaml\n"
+            f"Cilium {plan.cilium_version} Helm values of cluster `{cluster.name}`, over the "
+            f"mesh's shared values\n({MESH_VALUES_FILE}): Flux merges that file first, "
+            f"then this\none (the cilium-mesh-values and cilium-values ConfigMaps); by "
+            f"hand, from the tree's root:\n{_helm_command(plan, cluster.name)}\n"
             f"plus the shared CA (see README.md). The CA is not here: it is secret.")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import facts, shipped
 from .diagnostics import Diagnostic, diagnostic
+from .helm_values import chart_mesh_clusters
 from .load import LoadError, load_reference_json, unusable_reference
 from .plan import Cluster, Plan
 
@@ -149,11 +150,12 @@ CORE_GROUP = ""
 
 def verify_flux_files(plan: Plan, rendered: "Rendered", sources: Sources) -> list[Diagnostic]:
     """Cilium values (checked as the data they were written from) and every object."""
-    from .render import VALUES_FILE
+    from .render import MESH_VALUES_FILE, VALUES_FILE
 
     values_validator = (_validator(sources.cilium_values_schema)
                         if sources.cilium_values_schema else None)
-    values_files = {f"clusters/{cluster.name}/{VALUES_FILE}" for cluster in plan.clusters}
+    values_files = {MESH_VALUES_FILE} | {f"clusters/{cluster.name}/{VALUES_FILE}"
+                                         for cluster in plan.clusters}
     diagnostics = [message for path, text in rendered.files.items()
                    if path.endswith(".yaml") and path not in values_files
                    and path.rpartition("/")[2] != KUSTOMIZATION_FILE
@@ -161,7 +163,8 @@ def verify_flux_files(plan: Plan, rendered: "Rendered", sources: Sources) -> lis
     for cluster in plan.clusters:
         root = f"clusters/{cluster.name}"
         where = f"{plan.name}/{root}/{VALUES_FILE}"
-        values = rendered.values[cluster.name]
+        # What the chart receives: the shared values, then the cluster's (valuesFrom order).
+        values = rendered.effective_values(cluster.name)
         diagnostics += [diagnostic("AKM514", where, 1, 1, problem)
                         for problem in values_disagreements(cluster, plan, values)]
         if values_validator is None:
@@ -170,6 +173,7 @@ def verify_flux_files(plan: Plan, rendered: "Rendered", sources: Sources) -> lis
         else:
             diagnostics += [diagnostic("AKM512", where, 1, 1, message)
                             for message in _schema_errors(values_validator, values)]
+        diagnostics += _values_merge_problems(plan, root, rendered.files)
     return diagnostics
 
 
@@ -208,6 +212,56 @@ def _as_applied(document: Any) -> Any:
     return document
 
 
+# The values the checks above read, as helm-controller must merge them: the ConfigMaps the
+# templates generate (flux/cilium-mesh and flux/cilium kustomization.yaml.j2), in this
+# order, each read whole from its values.yaml key (fluxcd/pkg chartutil/values.go
+# ChartValuesFromReferences merges references in order; a targetPath would replace).
+VALUES_CONFIGMAPS = ("cilium-mesh-values", "cilium-values")
+MESH_VALUES_RESOURCE = "../../../infrastructure/cilium-mesh"
+
+
+def _values_merge_problems(plan: Plan, root: str, files: dict[str, str]) -> list[Diagnostic]:
+    """AKM560: the cluster's HelmRelease and cilium kustomization merge the values checked."""
+    import yaml
+
+    release = f"{root}/cilium/helmrelease.yaml"
+    kustomization = f"{root}/cilium/kustomization.yaml"
+    try:
+        documents = list(yaml.load_all(files.get(release, ""), Loader=yaml.CSafeLoader))
+    except yaml.YAMLError:
+        documents = []  # reported as AKM511
+    return [diagnostic("AKM560", f"{plan.name}/{release}", 1, 1, problem)
+            for problem in _values_sources_problems(documents)] + \
+        [diagnostic("AKM560", f"{plan.name}/{kustomization}", 1, 1, problem)
+         for problem in _shared_values_problems(files.get(kustomization, ""), yaml)]
+
+
+def _values_sources_problems(documents: list[Any]) -> Iterator[str]:
+    """Whether the HelmRelease merges exactly the values verify checked, in that order."""
+    for release in (d for d in documents if isinstance(d, dict) and d.get("kind") == "HelmRelease"):
+        refs = [r for r in (release.get("spec") or {}).get("valuesFrom") or []
+                if isinstance(r, dict) and r.get("kind") == "ConfigMap"]
+        merged = [r.get("name") for r in refs
+                  if r.get("valuesKey", "values.yaml") == "values.yaml" and not r.get("targetPath")]
+        if merged != list(VALUES_CONFIGMAPS) or len(refs) != len(merged):
+            yield (f"valuesFrom merges the ConfigMaps {[r.get('name') for r in refs]}, not "
+                   f"{list(VALUES_CONFIGMAPS)} whole and in that order: the values verify "
+                   "checked are not the ones helm-controller installs")
+
+
+def _shared_values_problems(text: str, yaml: Any) -> Iterator[str]:
+    """Whether the cluster's cilium kustomization brings in the shared values' ConfigMap."""
+    try:
+        config = yaml.load(text, Loader=yaml.CSafeLoader) or {}
+    except yaml.YAMLError as error:
+        yield f"not valid YAML: {error}".splitlines()[0]
+        return
+    if MESH_VALUES_RESOURCE not in ((config.get("resources") or []) if isinstance(config, dict)
+                                    else []):
+        yield (f"resources do not list {MESH_VALUES_RESOURCE}: the HelmRelease would find "
+               f"no {VALUES_CONFIGMAPS[0]} ConfigMap")
+
+
 def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -> Iterator[str]:
     """What a cluster's rendered Cilium values say that the plan does not."""
     identity = values.get("cluster", {})
@@ -221,8 +275,9 @@ def values_disagreements(cluster: Cluster, plan: Plan, values: dict[str, Any]) -
     if mesh.get("maxConnectedClusters") != plan.max_connected_clusters:
         yield f"maxConnectedClusters {mesh.get('maxConnectedClusters')} instead of " \
               f"{plan.max_connected_clusters}"
+    # As the chart's templates see the list: without the entries a cluster disabled.
     listed = {name: (peer.get("ips"), peer.get("port"))
-              for name, peer in (mesh.get("config", {}).get("clusters") or {}).items()}
+              for name, peer in chart_mesh_clusters(values).items()}
     planned = {p.name: ([p.ip], p.port) for p in cluster.mesh_peers}
     if listed != planned:
         yield f"mesh peers {sorted(listed)} do not match the planned {sorted(planned)}"

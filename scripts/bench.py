@@ -77,6 +77,63 @@ def main() -> None:
                     report(size, "render, empty cache", [first], tree)
                 on_tree = command in ("render", "check")
                 report(size, command, timings[command], tree if on_tree else None)
+        start_up(aksmesh, work, cache)
+        output_sizes(aksmesh, work, cache)
+        growth(aksmesh, work, cache)
+
+
+def example(aksmesh: list[str], work: Path, size: int) -> Path:
+    topology = work / f"mesh-{size}.yaml"
+    topology.write_text(subprocess.run([*aksmesh, "example", "--clusters", str(size),
+                                        "--name", "mesh"],
+                                       check=True, capture_output=True, text=True).stdout)
+    return topology
+
+
+def start_up(aksmesh: list[str], work: Path, cache: Path) -> None:
+    """A 3-cluster render with every check against a bare interpreter start, interleaved
+    so that both sample the same spells of the machine's noise (issue 17: at most 6x)."""
+    topology = example(aksmesh, work, 3)
+    render = [*aksmesh, "render", str(topology), "-o", str(work / "start-up"), *SCHEMAS]
+    bare = [sys.executable, "-I", "-c", "pass"]
+    run(render, cache)
+    renders, bares = [], []
+    for _ in range(REPEAT * 2):
+        renders.append(run(render, cache)[0])
+        bares.append(run(bare, cache)[0])
+    print(f"start-up: 3-cluster render {'with' if SCHEMAS else 'without'} the upstream "
+          f"schemas {min(renders) * 1000:.0f} ms, `python -I -c pass` "
+          f"{min(bares) * 1000:.1f} ms: {min(renders) / min(bares):.1f} times (target 6)")
+
+
+def output_sizes(aksmesh: list[str], work: Path, cache: Path) -> None:
+    """The tree grows linearly with the mesh (issue 17: 3 MiB at 255, 6 MiB at 511)."""
+    for size, limit in ((255, 3), (511, 6)):
+        out = work / f"size-{size}"
+        run([*aksmesh, "render", str(example(aksmesh, work, size)), "-o", str(out),
+             *SCHEMAS], cache)
+        files, size_bytes = tree_size(out / "mesh")
+        print(f"output: {size} clusters, {files} files, {size_bytes / 2**20:.2f} MiB "
+              f"(target {limit} MiB)")
+
+
+def growth(aksmesh: list[str], work: Path, cache: Path) -> None:
+    """Existing files that adding one cluster changes (issue 17: the same at any size,
+    at most 8), `.aksmesh-files` included."""
+    for size in (10, 30):
+        out = work / f"growth-{size}"
+        run([*aksmesh, "render", str(example(aksmesh, work, size)), "-o", str(out)], cache)
+        before = snapshot(out / "mesh")
+        run([*aksmesh, "render", str(example(aksmesh, work, size + 1)), "-o", str(out)],
+            cache)
+        after = snapshot(out / "mesh")
+        changed = sorted(p for p in before.keys() & after.keys() if before[p] != after[p])
+        print(f"growth: cluster {size + 1} added to {size} changes {len(changed)} existing "
+              f"files (target at most 8): {', '.join(changed)}")
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def report(size: int, command: str, timings: list[tuple[float, int]], tree: Path | None

@@ -47,6 +47,7 @@ def new_process():
     cache.cache_dir.cache_clear()
     bicep_verify._load_resource_type.cache_clear()
     bicep_verify._load_type_file.cache_clear()
+    bicep_verify._file_digest.cache_clear()
 
 
 def findings(types_dir):

@@ -68,6 +68,7 @@ SERVED = {
 CILIUM_CHART_SOURCES = {"https://helm.cilium.io/", "https://helm.cilium.io", "oci://quay.io/cilium/charts/cilium"}
 CLUSTERMESH_PORT = 2379
 CA_FILE = "cilium-ca/cilium-ca.sops.yaml"  # where the tree keeps the shared CA
+MESH_VALUES = "infrastructure/cilium-mesh/mesh-values.yaml"  # values every cluster shares
 ENCRYPTED_REGEX = "^(data|stringData)$"
 SOPS_VALUE = re.compile(r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,"
                         r"tag:[A-Za-z0-9+/=]+,type:[a-z]+\]")
@@ -184,15 +185,32 @@ def age_recipients(value: Any) -> list[str]:
 
 
 def peers_of(config_clusters: Any) -> dict[str, dict[str, Any]]:
-    """`clustermesh.config.clusters` in its map form or its list form, by peer name."""
+    """`clustermesh.config.clusters` in its map form or its list form, by peer name, as the
+    chart's `clustermesh-clusters` helper hands it to every template: without the entries
+    whose `enabled` is false (cilium/charts d5f3d1c, cilium-1.20.0.tgz
+    templates/clustermesh-config/_helpers.tpl)."""
     if isinstance(config_clusters, dict):
-        return {name: dict(entry or {}) for name, entry in config_clusters.items()}
-    assert isinstance(config_clusters, list), f"clustermesh.config.clusters is {type(config_clusters)}"
-    by_name: dict[str, dict[str, Any]] = {}
-    for entry in config_clusters:
-        assert entry["name"] not in by_name, f"peer {entry['name']} listed twice"
-        by_name[entry["name"]] = {k: v for k, v in entry.items() if k != "name"}
-    return by_name
+        entries = {name: dict(entry or {}) for name, entry in config_clusters.items()}
+    else:
+        assert isinstance(config_clusters, list), f"clustermesh.config.clusters is {type(config_clusters)}"
+        entries = {}
+        for entry in config_clusters:
+            assert entry["name"] not in entries, f"peer {entry['name']} listed twice"
+            entries[entry["name"]] = {k: v for k, v in entry.items() if k != "name"}
+    return {name: {k: v for k, v in entry.items() if k != "enabled"}
+            for name, entry in entries.items() if entry.get("enabled") is not False}
+
+
+def helm_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """fluxcd/pkg chartutil/merge.go MergeMaps (commit bf5caf5): mappings merge key by key,
+    anything else replaces. Written here from the source, apart from generator/helm_values.py."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = helm_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def gotk_sync(plan: Plan, cluster: str) -> str:
@@ -232,8 +250,23 @@ class Example:
     def values_text(self, cluster: str) -> str:
         return (self.tree / "clusters" / cluster / "cilium" / "values.yaml").read_text(encoding="utf-8")
 
+    def mesh_values_text(self) -> str:
+        return (self.tree / MESH_VALUES).read_text(encoding="utf-8")
+
     def values(self, cluster: str) -> dict[str, Any]:
-        return _ruamel.load(self.values_text(cluster))
+        """The values helm-controller gives the chart: the HelmRelease's valuesFrom resolved
+        in the cilium build and merged in their order (fluxcd/pkg chartutil/values.go
+        ChartValuesFromReferences, commit bf5caf5; the encrypted CA Secret left out)."""
+        objects = self.build("cilium", cluster)
+        release = next(o for o in objects if o["kind"] == "HelmRelease")
+        merged: dict[str, Any] = {}
+        for ref in release["spec"]["valuesFrom"]:
+            assert "targetPath" not in ref, "a targetPath reference replaces instead of merging"
+            if ref["kind"] == "Secret":
+                continue
+            [source] = find(objects, ref["kind"], ref["name"], release["metadata"]["namespace"])
+            merged = helm_merge(merged, _ruamel.load(source["data"][ref.get("valuesKey", "values.yaml")]))
+        return helm_merge(merged, release["spec"].get("values") or {})
 
     def ca_document(self) -> dict[str, Any]:
         docs = load_file(self.tree / CA_FILE)
@@ -484,12 +517,14 @@ def test_values_configmap_carries_the_values_file(examples, key, name):
     example = examples(key)
     objects = example.build("cilium", name)
     release = next(o for o in objects if o["kind"] == "HelmRelease")
-    maps = find(objects, "ConfigMap", "cilium-values", release["metadata"]["namespace"])
-    assert len(maps) == 1, "no cilium-values ConfigMap in the HelmRelease's namespace"
-    assert maps[0]["data"]["values.yaml"] == example.values_text(name)
-    # helm-controller only watches valuesFrom ConfigMaps with this label: without it a changed
-    # values file waits for the next interval.
-    assert (maps[0]["metadata"].get("labels") or {}).get("reconcile.fluxcd.io/watch") == "Enabled"
+    for map_name, text in (("cilium-values", example.values_text(name)),
+                           ("cilium-mesh-values", example.mesh_values_text())):
+        maps = find(objects, "ConfigMap", map_name, release["metadata"]["namespace"])
+        assert len(maps) == 1, f"no {map_name} ConfigMap in the HelmRelease's namespace"
+        assert maps[0]["data"]["values.yaml"] == text
+        # helm-controller only watches valuesFrom ConfigMaps with this label: without it a
+        # changed values file waits for the next interval.
+        assert (maps[0]["metadata"].get("labels") or {}).get("reconcile.fluxcd.io/watch") == "Enabled"
 
 
 @pytest.mark.parametrize("key, name", CASES)
@@ -512,8 +547,9 @@ def test_values_from_references_the_configmap_and_the_ca_secret(examples, key, n
     ca_document = example.ca_document()
     assert (secrets[0]["metadata"]["name"], secrets[0]["metadata"]["namespace"]) == (
         ca_document["metadata"]["name"], namespace)
-    assert sorted(resolved) == sorted([("ConfigMap", "cilium-values"),
-                                       ("Secret", ca_document["metadata"]["name"])])
+    # In this order: the shared values, then the cluster's over them, then the CA.
+    assert resolved == [("ConfigMap", "cilium-mesh-values"), ("ConfigMap", "cilium-values"),
+                        ("Secret", ca_document["metadata"]["name"])]
 
 
 # --------------------------------------------------------------------------- 4. Cilium values

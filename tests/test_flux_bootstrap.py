@@ -1,4 +1,4 @@
-"""generator/templates/flux/flux-system/kustomization.yaml: Flux controllers that run before any CNI exists.
+"""generator/templates/flux/flux-system-patches/kustomization.yaml: Flux controllers that run before any CNI exists.
 
 The test imitates clusters/<cluster>/flux-system/ as `flux bootstrap` v2.9.4 leaves it, step
 by step (tests/bootstrap_model.py cites the sources): our kustomization.yaml and the empty
@@ -26,7 +26,10 @@ from ruamel.yaml import YAML
 
 from conftest import PROJECT, REFERENCE, bootstrap_sync
 
-OURS = PROJECT / "generator" / "templates" / "flux" / "flux-system" / "kustomization.yaml"
+OURS = PROJECT / "generator" / "templates" / "flux" / "flux-system-patches" / "kustomization.yaml"
+# clusters/<cluster>/flux-system/kustomization.yaml: the install plus OURS as a Component,
+# from a parent directory (static: the template places no value).
+PER_CLUSTER = PROJECT / "generator" / "templates" / "flux" / "flux-system" / "kustomization.yaml.j2"
 INSTALL = REFERENCE / "flux" / "install-v2.9.4"
 
 KUBECTL = shutil.which("kubectl")
@@ -81,6 +84,21 @@ def load_all(text: str) -> list[dict[str, Any]]:
 def identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:
     meta = obj["metadata"]
     return obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"]
+
+
+def flux_system_dir(tree: Path, components: str, sync: str = GOTK_SYNC) -> Path:
+    """clusters/ne/flux-system/ inside `tree` as `flux bootstrap` leaves it, with our
+    kustomization.yaml, and the shared patches where the tree keeps them (`sync=""`: as the
+    README's empty file stands before ReconcileSyncConfig writes it)."""
+    directory = tree / "clusters" / "ne" / "flux-system"
+    directory.mkdir(parents=True)
+    (directory / "gotk-components.yaml").write_text(components, encoding="utf-8")
+    (directory / "gotk-sync.yaml").write_text(sync, encoding="utf-8")
+    shutil.copyfile(PER_CLUSTER, directory / "kustomization.yaml")
+    patches = tree / "infrastructure" / "flux-system-patches"
+    patches.mkdir(parents=True)
+    shutil.copyfile(OURS, patches / "kustomization.yaml")
+    return directory
 
 
 def kustomize(directory: Path) -> subprocess.CompletedProcess[str]:
@@ -169,12 +187,9 @@ def reference() -> list[dict[str, Any]]:
 def bootstrap_dir(tmp_path_factory, reference) -> Path:
     """clusters/<cluster>/flux-system/ as `flux bootstrap` leaves it, with our kustomization.yaml,
     built at the first apply of bootstrap (gotk-sync.yaml still the README's empty file)."""
-    directory = tmp_path_factory.mktemp("flux-system")
-    shutil.copyfile(OURS, directory / "kustomization.yaml")
-    (directory / "gotk-sync.yaml").touch()  # the README's step before bootstrap
     # ReconcileComponents. JSON documents are YAML; the content is what matters to kustomize.
-    (directory / "gotk-components.yaml").write_text(
-        "".join("---\n" + json.dumps(doc, indent=1) + "\n" for doc in reference), encoding="utf-8")
+    directory = flux_system_dir(tmp_path_factory.mktemp("tree"), "".join(
+        "---\n" + json.dumps(doc, indent=1) + "\n" for doc in reference), sync="")
     first = kustomize(directory)
     assert first.returncode == 0, f"the first apply of bootstrap fails:\n{first.stderr}"
     assert {identity(o) for o in load_all(first.stdout)} == {identity(o) for o in reference}
@@ -454,10 +469,7 @@ def test_json_patches_refuse_a_changed_upstream(tmp_path, reference):
                                 if d["kind"] == "Deployment" and d["metadata"]["name"] == "kustomize-controller")
     args = container(kustomize_controller)["args"]
     args.insert(0, args.pop())  # reorder: args/0 is no longer --events-addr
-    (tmp_path / "gotk-components.yaml").write_text(
-        "".join("---\n" + json.dumps(doc) + "\n" for doc in changed), encoding="utf-8")
-    (tmp_path / "gotk-sync.yaml").write_text(GOTK_SYNC, encoding="utf-8")
-    shutil.copyfile(OURS, tmp_path / "kustomization.yaml")
-    result = kustomize(tmp_path)
+    result = kustomize(flux_system_dir(tmp_path, "".join(
+        "---\n" + json.dumps(doc) + "\n" for doc in changed)))
     assert result.returncode != 0
     assert "test failed" in result.stderr

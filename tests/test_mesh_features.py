@@ -9,6 +9,7 @@ import pytest
 from conftest import PROJECT, REFERENCE, VALID, expected
 from generator import compiler
 from generator.bicep_verify import resource_declarations, top_level_declarations
+from generator.helm_values import chart_mesh_clusters, merged_values
 from generator.verify import References
 
 SEED_DEMO = PROJECT / "topologies" / "seed-demo.yaml"
@@ -30,6 +31,12 @@ def demo():
     result = compiler.compile_topology(SEED_DEMO, compiler.Options(references=REFERENCES))
     assert result.ok, result.diagnostics
     return result.plan, result.files
+
+
+def merged(files, cluster):
+    """A cluster's values as the files say them: the shared ones, then its own."""
+    return merged_values(yaml.safe_load(files["infrastructure/cilium-mesh/mesh-values.yaml"]),
+                         yaml.safe_load(files[f"clusters/{cluster}/cilium/values.yaml"]))
 
 
 def documents(files, path):
@@ -122,7 +129,7 @@ def test_segmentation_policies_only_deny_and_never_default_deny(demo):
 def test_encryption_and_hubble_follow_the_topology(demo):
     plan, files = demo
     for cluster in plan.clusters:
-        values = yaml.safe_load(files[f"clusters/{cluster.name}/cilium/values.yaml"])
+        values = merged(files, cluster.name)
         assert values["encryption"] == {"enabled": True, "type": "wireguard"}
         assert values["hubble"]["relay"]["enabled"] is plan.hubble_relay is True
         assert values["hubble"]["ui"]["enabled"] is plan.hubble_ui is True
@@ -135,15 +142,14 @@ def test_a_hybrid_member_gets_flux_and_values_but_no_bicep(demo):
             if d.kind == "variable"}
     assert hybrid.name not in [c["name"] for c in main["clusters"].value]
     assert str(hybrid.node_subnet_cidr) in main["meshNodeSubnetCidrs"].value
-    values = yaml.safe_load(files[f"clusters/{hybrid.name}/cilium/values.yaml"])
+    values = merged(files, hybrid.name)
     assert "aksbyocni" not in values
     # No Azure load balancer annotations: the address is asked of Cilium's LB-IPAM.
     assert values["clustermesh"]["apiserver"]["service"]["annotations"] == {
         "lbipam.cilium.io/ips": str(hybrid.clustermesh_ip)}
     for other in plan.managed_clusters:
-        peers = yaml.safe_load(files[f"clusters/{other.name}/cilium/values.yaml"])
-        assert peers["clustermesh"]["config"]["clusters"][hybrid.name]["ips"] == [
-            str(hybrid.clustermesh_ip)]
+        peers = chart_mesh_clusters(merged(files, other.name))
+        assert peers[hybrid.name]["ips"] == [str(hybrid.clustermesh_ip)]
 
 
 def test_node_subnet_nsg_admits_only_the_mesh_from_other_clusters(demo):

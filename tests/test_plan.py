@@ -85,8 +85,24 @@ def test_example_topologies_validate(tmp_path, size):
     assert compiler.validate(path).diagnostics == []
 
 
+@pytest.mark.parametrize("size, peering", [(2, "full-mesh"), (255, "full-mesh"),
+                                           (256, "full-mesh"), (400, "full-mesh"),
+                                           (401, "avnm"), (511, "avnm")])
+def test_every_example_the_cli_writes_passes_its_checks(tmp_path, size, peering):
+    """`aksmesh example --clusters N` for every N it accepts: full-mesh peering up to the
+    Azure limits, then avnm (only AKM406 remains: a warning, above AVNM's default 250)."""
+    text = example_topology(size)
+    assert ("peering: avnm\n" in text) is (peering == "avnm")
+    path = tmp_path / "mesh.yaml"
+    path.write_text(text)
+    result = compiler.validate(path)
+    assert result.ok, [str(d) for d in result.diagnostics]
+    assert result.plan.peering == peering
+    assert [d.code for d in result.diagnostics] == (["AKM406"] if peering == "avnm" else [])
+
+
 def test_a_mesh_past_azure_limits_says_which(tmp_path):
     path = tmp_path / "mesh.yaml"
-    path.write_text(example_topology(511))
+    path.write_text(example_topology(511).replace("peering: avnm\n", "peering: full-mesh\n"))
     # 511 VNets cannot be fully peered, nor deployed from one template.
     assert [d.code for d in compiler.validate(path).diagnostics] == ["AKM403", "AKM405"]

@@ -40,7 +40,7 @@ def without_type_gaps(diagnostics):
 
 
 def with_file(rendered, path, text):
-    return Rendered({**rendered.files, path: text}, rendered.values)
+    return Rendered({**rendered.files, path: text}, rendered.values, rendered.mesh_values)
 
 
 def test_values_files_are_the_values_verified(tmp_path):
@@ -51,6 +51,8 @@ def test_values_files_are_the_values_verified(tmp_path):
     for cluster in plan.clusters:
         text = rendered.files[f"clusters/{cluster.name}/cilium/values.yaml"]
         assert yaml.safe_load(text) == rendered.values[cluster.name]
+    assert yaml.safe_load(rendered.files["infrastructure/cilium-mesh/mesh-values.yaml"]) == \
+        rendered.mesh_values
 
 
 def test_the_example_verifies_clean_with_every_schema(compiled):
@@ -104,9 +106,16 @@ def test_unreadable_yaml_is_akm511_at_its_position(compiled):
 
 
 def broken_values(rendered, cluster, change):
-    values = copy.deepcopy(rendered.values)
+    """The tree with one cluster's merged values changed: verify checks what Flux merges."""
+    values = {name: copy.deepcopy(rendered.effective_values(name)) for name in rendered.values}
     change(values[cluster])
-    return Rendered(rendered.files, values)
+    return Rendered(rendered.files, values, {})
+
+
+def broken_mesh_values(rendered, change):
+    shared = copy.deepcopy(rendered.mesh_values)
+    change(shared)
+    return Rendered(rendered.files, rendered.values, shared)
 
 
 def test_a_wrongly_typed_cilium_value_is_akm512(compiled):
@@ -127,6 +136,70 @@ def test_a_wrongly_typed_cilium_value_is_akm512(compiled):
 def test_values_that_disagree_with_the_plan_are_akm514(compiled, change):
     plan, rendered = compiled
     assert "AKM514" in codes(plan, broken_values(rendered, "we", change))
+
+
+@pytest.mark.parametrize("change", [
+    lambda v: v["clustermesh"]["config"]["clusters"]["ne"].update(ips=["10.10.3.251"]),
+    lambda v: v["clustermesh"]["config"]["clusters"].pop("fc"),
+    lambda v: v["clustermesh"].update(maxConnectedClusters=511),
+    lambda v: v["encryption"].update(enabled=False),
+], ids=["peer-ip", "peer-missing", "max-clusters", "encryption"])
+def test_shared_values_that_disagree_with_the_plan_are_akm514(compiled, change):
+    plan, rendered = compiled
+    found = verify.verify(plan, broken_mesh_values(rendered, change), REFERENCES)
+    assert {d.code for d in found} == {"AKM514"}
+    assert len({d.file for d in found}) >= 2  # the shared file reaches several clusters
+
+
+def test_a_cluster_that_does_not_disable_its_own_entry_is_akm514(compiled):
+    plan, rendered = compiled
+    values = copy.deepcopy(rendered.values)
+    del values["we"]["clustermesh"]["config"]
+    [diagnostic] = verify.verify(plan, Rendered(rendered.files, values, rendered.mesh_values),
+                                 REFERENCES)
+    assert diagnostic.code == "AKM514" and "we/cilium/values.yaml" in diagnostic.file
+    assert "['fc', 'ne', 'we']" in diagnostic.message
+
+
+def test_a_wrongly_typed_shared_value_is_akm512_for_every_cluster(compiled):
+    plan, rendered = compiled
+    broken = broken_mesh_values(rendered, lambda v: v["hubble"]["relay"].update(enabled="yes"))
+    assert codes(plan, broken) == ["AKM512"] * len(plan.clusters)
+
+
+@pytest.mark.parametrize("old, new", [
+    ("      name: cilium-mesh-values\n", "      name: cilium-values-shared\n"),  # !AKM560
+    ("""    - kind: ConfigMap
+      name: cilium-mesh-values
+      valuesKey: values.yaml
+    - kind: ConfigMap
+      name: cilium-values
+      valuesKey: values.yaml
+""", """    - kind: ConfigMap
+      name: cilium-values
+      valuesKey: values.yaml
+    - kind: ConfigMap
+      name: cilium-mesh-values
+      valuesKey: values.yaml
+"""),
+    ("      name: cilium-values\n      valuesKey: values.yaml\n",
+     "      name: cilium-values\n      valuesKey: values.yaml\n      targetPath: cluster\n"),
+], ids=["shared-missing", "wrong-order", "target-path"])
+def test_a_helmrelease_that_does_not_merge_the_checked_values_is_akm560(compiled, old, new):
+    plan, rendered = compiled
+    path = "clusters/ne/cilium/helmrelease.yaml"
+    assert old in rendered.files[path]
+    broken = with_file(rendered, path, rendered.files[path].replace(old, new, 1))
+    [diagnostic] = verify.verify(plan, broken, REFERENCES)
+    assert (diagnostic.code, diagnostic.file) == ("AKM560", f"{plan.name}/{path}")
+
+
+def test_a_cilium_kustomization_without_the_shared_values_is_akm560(compiled):
+    plan, rendered = compiled
+    path = "clusters/we/cilium/kustomization.yaml"
+    text = rendered.files[path].replace("  - ../../../infrastructure/cilium-mesh\n", "")
+    assert text != rendered.files[path]
+    assert codes(plan, with_file(rendered, path, text)) == ["AKM560"]
 
 
 def test_a_private_key_in_clear_is_akm515(compiled):
