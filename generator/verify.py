@@ -377,14 +377,15 @@ def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
 
     from . import apply_model, k8s_validation
 
-    from .render import VALUES_FILE
+    from .render import MESH_VALUES_FILE, VALUES_FILE
 
     documents: dict[str, list[dict[str, Any]]] = {}
     parsed: dict[str, list[dict[str, Any]]] = {}  # by text: most files repeat per cluster
     for path, text in files.items():
-        # values.yaml is data for a ConfigMap generator, not objects (and the largest file).
-        if path.endswith(".yaml") and path.startswith(("clusters/", "cilium-ca/")) \
-                and not path.endswith("/" + VALUES_FILE):
+        # The values files are data for ConfigMap generators, not objects.
+        if path.endswith(".yaml") and path.startswith(("clusters/", "cilium-ca/",
+                                                       "infrastructure/")) \
+                and not path.endswith("/" + VALUES_FILE) and path != MESH_VALUES_FILE:
             if text not in parsed:
                 try:
                     parsed[text] = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader)
