@@ -3,7 +3,8 @@
 The peer list and the other mesh-wide Cilium values live in infrastructure/cilium-mesh/,
 the flux-system patches in infrastructure/flux-system-patches/ (a kustomize Component).
 These tests check that each cluster still gets the values it got before (the values
-rendered by commit e612ce3, kept in tests/fixtures/values-e612ce3.json), that the shared
+rendered just before the mesh-wide values moved to a shared file, by main at 7d72338,
+kept in tests/fixtures/values-before-shared-file.json), that the shared
 files are the only place the mesh-wide data lives, and that adding or removing a cluster
 touches a constant number of existing files.
 """
@@ -24,7 +25,7 @@ from generator import compiler
 from generator.example import example_topology
 from generator.helm_values import chart_mesh_clusters, merge_maps, merged_values
 
-TODAY = json.loads((PROJECT / "tests" / "fixtures" / "values-e612ce3.json").read_text())
+TODAY = json.loads((PROJECT / "tests" / "fixtures" / "values-before-shared-file.json").read_text())
 MESH_VALUES = "infrastructure/cilium-mesh/mesh-values.yaml"
 KUBECTL = shutil.which("kubectl")
 
@@ -72,7 +73,7 @@ def test_the_chart_leaves_disabled_entries_out_of_the_mesh():
 def test_each_cluster_gets_the_values_it_got_before(tmp_path, key):
     """Shared file then the cluster's file, merged as helm-controller merges valuesFrom, is
     today's values.yaml plus one disabled entry for the cluster itself, which the chart
-    drops: the chart receives exactly what it received at e612ce3."""
+    drops: the chart receives exactly what it received before (7d72338)."""
     files = compiled_files(topology_path(key, tmp_path))
     shared = yaml.safe_load(files[MESH_VALUES])
     for name, before in TODAY[key].items():
