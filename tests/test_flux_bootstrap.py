@@ -201,10 +201,10 @@ def bootstrap_dir(tmp_path_factory, reference) -> Path:
 def test_the_first_apply_fails_without_the_empty_gotk_sync(tmp_path, reference):
     """What the README's step prevents: ReconcileComponents applies this kustomization
     before ReconcileSyncConfig has written gotk-sync.yaml (flux2 v2.9.4 bootstrap.go Run)."""
-    shutil.copyfile(OURS, tmp_path / "kustomization.yaml")
-    (tmp_path / "gotk-components.yaml").write_text(
-        "".join("---\n" + json.dumps(doc) + "\n" for doc in reference), encoding="utf-8")
-    result = kustomize(tmp_path)
+    directory = flux_system_dir(tmp_path, "".join(
+        "---\n" + json.dumps(doc) + "\n" for doc in reference))
+    (directory / "gotk-sync.yaml").unlink()  # not written yet at the first apply
+    result = kustomize(directory)
     assert result.returncode != 0 and "gotk-sync.yaml" in result.stderr
 
 
