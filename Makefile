@@ -5,9 +5,11 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TOPOLOGIES := $(wildcard topologies/*.yaml)
 # Upstream files `make data` derives generator/data/ and tests/reference/ from (see
-# generator/data/README.md): this project's copy of them, and kubernetes-validate's schemas.
+# generator/data/README.md): this project's copy of them, kubernetes-validate's schemas, and
+# a git directory or checkout of Azure/bicep-types-az for the Azure types REFERENCE lacks.
 REFERENCE ?= ../shared/reference
 KUBERNETES ?=
+BICEP_TYPES_AZ ?=
 
 .PHONY: render check test bench docs data clean
 
@@ -39,10 +41,12 @@ bench: $(INSTALLED)
 docs: $(INSTALLED)
 	$(BIN)/python -m generator.docs
 
-## Re-derive the shipped verification data from upstream files (REFERENCE=, KUBERNETES=).
+## Re-derive the shipped verification data from upstream files (REFERENCE=, KUBERNETES=,
+## BICEP_TYPES_AZ=).
 data: $(INSTALLED)
 	$(BIN)/python scripts/derive_data.py --reference $(REFERENCE) \
-		$(if $(KUBERNETES),--kubernetes $(KUBERNETES))
+		$(if $(KUBERNETES),--kubernetes $(KUBERNETES)) \
+		$(if $(BICEP_TYPES_AZ),--bicep-types-az $(BICEP_TYPES_AZ))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Derive the verification data aksmesh ships, from upstream files given as paths.
 
-    scripts/derive_data.py --reference ../shared/reference --kubernetes KUBERNETES_JSON_SCHEMA
+    scripts/derive_data.py --reference ../shared/reference --kubernetes KUBERNETES_JSON_SCHEMA \
+        --bicep-types-az BICEP_TYPES_AZ
 
 writes `generator/data/` (shipped in the package: what render, check and validate verify
 against), `tests/reference/` (upstream files only the tests read: the Flux install
@@ -18,11 +19,18 @@ Inputs:
   (`pip download --no-deps kubernetes-validate==1.37.0`, unzip): JSON schemas that
   kubernetes-validate derives from kubernetes/kubernetes `api/openapi-spec/`. Without it,
   the Kubernetes schemas already in generator/data are kept as they are.
+- `--bicep-types-az`: a checkout or git directory (a bare clone will do) of
+  Azure/bicep-types-az holding commit BICEP_TYPES_COMMIT, the commit `--reference`'s
+  bicep-types/ is a copy of. The files are read at that commit (`git cat-file`), whatever is
+  checked out. It supplies the types.json files that `--reference` lacks; without it, the
+  extracts already derived from it are kept as they are (while they still hold exactly the
+  resource types asked for).
 
 What is kept is decided by the tables below, one row per item: the Azure resource types
-and API versions are those of `generator.facts.API_VERSIONS` (what the Bicep declares).
-Adding a kind, a version or a resource type is one row; an input that is missing stops
-the script with a message that says where upstream to get it.
+and API versions are the rows of AZURE_TYPES, which hold every type of
+`generator.facts.API_VERSIONS` (what the Bicep declares). Adding a kind, a version or a
+resource type is one row; an input that is missing stops the script with a message that
+says where upstream to get it.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,8 +67,8 @@ class Upstream:
     copyright: str
 
 
-BICEP_TYPES = Upstream("github.com/Azure/bicep-types-az",
-                       "commit 1f896de2db966ad91e8f7d7d981e11d32e4f5d8d", MIT,
+BICEP_TYPES_COMMIT = "1f896de2db966ad91e8f7d7d981e11d32e4f5d8d"
+BICEP_TYPES = Upstream("github.com/Azure/bicep-types-az", f"commit {BICEP_TYPES_COMMIT}", MIT,
                        "Copyright (c) Microsoft Corporation")
 FLUX_CRDS = Upstream("github.com/datreeio/CRDs-catalog (JSON schemas of the Flux v2.9.4 CRDs: "
                      "fluxcd/source-controller v1.9.1, kustomize-controller v1.9.4, "
@@ -85,39 +94,56 @@ KUBERNETES = Upstream("PyPI kubernetes-validate 1.37.0 (github.com/willthames/ku
 
 # ---------------------------------------------------------------- the tables
 
-# Where each `<namespace>/<api-version>/types.json` sits in Azure/bicep-types-az. A resource
-# type added to facts.API_VERSIONS needs its folder here (and its file in --reference).
-AZURE_FILES = {
-    ("microsoft.authorization", "2022-04-01"): "generated/authorization",
-    ("microsoft.containerservice", "2026-05-01"): "generated/containerservice_1",
-    ("microsoft.managedidentity", "2024-11-30"): "generated/msi",
-    ("microsoft.network", "2025-09-01"): "generated/network",
-    ("microsoft.resources", "2023-08-01"): "generated/resources_8",
-    ("microsoft.resources", "2025-04-01"): "generated/resources_11",
+# Every Azure resource type shipped, one row each: `Type@api-version` -> the folder of
+# Azure/bicep-types-az (at BICEP_TYPES_COMMIT) whose `<namespace>/<api-version>/types.json`
+# holds it. Each type of facts.API_VERSIONS needs its row; a row may come before the Bicep
+# uses it (the fleets types, for issue 18). The file is read from --reference when it is
+# there (bicep-types/<namespace>/<api-version>/types.json), else from --bicep-types-az.
+AZURE_TYPES = {
+    "Microsoft.Authorization/roleAssignments@2022-04-01": "generated/authorization",
+    "Microsoft.ContainerService/fleets@2026-06-01": "generated/containerservice_3",
+    "Microsoft.ContainerService/fleets/members@2026-06-01": "generated/containerservice_3",
+    "Microsoft.ContainerService/fleets/updateStrategies@2026-06-01":
+        "generated/containerservice_3",
+    "Microsoft.ContainerService/managedClusters@2026-05-01": "generated/containerservice_1",
+    "Microsoft.Insights/diagnosticSettings@2021-05-01-preview": "generated/monitor_1",
+    "Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30": "generated/msi",
+    "Microsoft.Network/networkManagers@2025-09-01": "generated/network",
+    "Microsoft.Network/networkManagers/commits@2025-09-01": "generated/network",
+    "Microsoft.Network/networkManagers/connectivityConfigurations@2025-09-01":
+        "generated/network",
+    "Microsoft.Network/networkManagers/networkGroups@2025-09-01": "generated/network",
+    "Microsoft.Network/networkManagers/networkGroups/staticMembers@2025-09-01":
+        "generated/network",
+    "Microsoft.Network/networkSecurityGroups@2025-09-01": "generated/network",
+    "Microsoft.Network/virtualNetworks@2025-09-01": "generated/network",
+    "Microsoft.Network/virtualNetworks/subnets@2025-09-01": "generated/network",
+    "Microsoft.Network/virtualNetworks/virtualNetworkPeerings@2025-09-01": "generated/network",
+    "Microsoft.OperationalInsights/workspaces@2026-03-01": "generated/operationalinsights",
+    "Microsoft.Resources/resourceGroups@2025-04-01": "generated/resources_11",
 }
 
 # Resource types that aksmesh does not emit but the Bicep checker's unit tests use (a closed
 # enum, a read-only resource type, upstream's odd casing...): extracted, beside the shipped
-# ones, into tests/reference/bicep-types-tests/ only.
-AZURE_TEST_TYPES = [
-    "Microsoft.ContainerService/managedClusters/agentPools@2026-05-01",
-    "Microsoft.ContainerService/managedClusters/upgradeProfiles@2026-05-01",
-    "Microsoft.Network/ExpressRoutePorts@2025-09-01",
-    "Microsoft.Network/expressRouteLags@2025-09-01",
-    "Microsoft.Network/publicIPAddresses@2025-09-01",
-]
-
-# Resource types of API_VERSIONS known to have no upstream file here yet: while their
-# types.json is missing they are left out (and recorded as such in PROVENANCE.json), not
-# an error; render then finds no type data for them. Once the file is there, it is used.
-AZURE_WITHOUT_UPSTREAM = {
-    "Microsoft.OperationalInsights/workspaces": "no Microsoft.OperationalInsights types.json "
-                                                "in shared/reference",
-    "Microsoft.Insights/diagnosticSettings": "no Microsoft.Insights types.json in "
-                                             "shared/reference",
-    "Microsoft.ContainerService/fleets": "no containerservice 2026-06-01 (fleets) types.json "
-                                         "in shared/reference",
+# ones, into tests/reference/bicep-types-tests/ only; rows as in AZURE_TYPES.
+# deploymentScripts: the checker's discriminated-object (`kind`) tests.
+AZURE_TEST_TYPES = {
+    "Microsoft.ContainerService/managedClusters/agentPools@2026-05-01":
+        "generated/containerservice_1",
+    "Microsoft.ContainerService/managedClusters/upgradeProfiles@2026-05-01":
+        "generated/containerservice_1",
+    "Microsoft.Network/ExpressRoutePorts@2025-09-01": "generated/network",
+    "Microsoft.Network/expressRouteLags@2025-09-01": "generated/network",
+    "Microsoft.Network/publicIPAddresses@2025-09-01": "generated/network",
+    "Microsoft.Resources/deploymentScripts@2023-08-01": "generated/resources_8",
 }
+
+# Resource types of API_VERSIONS known to have no upstream types.json (type name -> why),
+# e.g. one newer than BICEP_TYPES_COMMIT: while no input has their file they are left out
+# (and recorded as such in PROVENANCE.json), not an error; render then finds no type data
+# for them, and facts.TYPES_WITHOUT_REFERENCE_DATA must name them (note AKM440). Once the
+# file is there (and a row in AZURE_TYPES), it is used. None today.
+AZURE_WITHOUT_UPSTREAM: dict[str, str] = {}
 
 FLUX_VERSION = "v2.9.4"
 # (group, kind, version) of every Flux object the tree holds, GitRepository included: the
@@ -273,31 +299,72 @@ def kubernetes_schema(kind_schema: dict[str, Any], definitions: dict[str, Any]) 
 # ---------------------------------------------------------------- deriving
 
 
+class GitTree:
+    """The files of a git repository at one commit: `path` is its git directory (a bare
+    clone) or a checkout; what is checked out there does not matter."""
+
+    def __init__(self, path: Path, commit: str) -> None:
+        self.path, self.commit = path, commit
+        found = self.git("rev-parse", "--absolute-git-dir", cwd=path)
+        top = self.git("rev-parse", "--show-toplevel", cwd=path)  # None when bare
+        git_dir = Path(found.decode().strip()) if found is not None else None
+        # The repository must be `path` itself, not one that merely encloses it.
+        if git_dir is None or path.resolve() not in {
+                git_dir.resolve(), *([Path(top.decode().strip()).resolve()] if top else [])}:
+            raise MissingInput(f"{path}: not a git directory or checkout of "
+                               f"Azure/bicep-types-az (it must hold commit {commit})")
+        self.git_dir = git_dir
+        if self.git("cat-file", "-e", f"{commit}^{{commit}}") is None:
+            raise MissingInput(f"{path}: has no commit {commit}; fetch it there "
+                               f"(git fetch origin {commit})")
+
+    def git(self, *args: str, cwd: Path | None = None) -> bytes | None:
+        command = ["git", *args] if cwd else ["git", "--git-dir", str(self.git_dir), *args]
+        try:
+            done = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+        except OSError as error:
+            raise MissingInput(f"git is needed to read {self.path}: {error}") from None
+        return done.stdout if done.returncode == 0 else None
+
+    def read(self, relative: str) -> bytes | None:
+        """The bytes of `relative` at the commit; None if it has no such file."""
+        return self.git("cat-file", "blob", f"{self.commit}:{relative}")
+
+
 class Deriver:
-    def __init__(self, reference: Path, kubernetes: Path | None) -> None:
+    def __init__(self, reference: Path, kubernetes: Path | None,
+                 bicep_types_az: GitTree | None = None) -> None:
         self.reference = reference
         self.kubernetes = kubernetes
+        self.bicep_types_az = bicep_types_az
         self.outputs: dict[str, dict[str, bytes]] = {"data": {}, "tests": {}}
         self.inputs: list[dict[str, str]] = []
         self.made_from: dict[tuple[str, str], dict[str, Any]] = {}
         self.missing: list[str] = []
         self.not_shipped: list[dict[str, str]] = []
+        self.previous = {where: json.loads((root / "PROVENANCE.json").read_text())
+                         if (root / "PROVENANCE.json").is_file() else {}
+                         for where, root in (("data", DATA), ("tests", TEST_DATA))}
 
     def read(self, path: Path, upstream: Upstream, upstream_path: str, hint: str) -> bytes:
         try:
             data = path.read_bytes()
         except OSError:
             raise MissingInput(f"{path}: missing; {hint}") from None
-        record = {"file": self.label(path), "repository": upstream.repository,
+        self.record(self.label(path), upstream, upstream_path, data)
+        return data
+
+    def record(self, label: str, upstream: Upstream, upstream_path: str, data: bytes) -> None:
+        record = {"file": label, "repository": upstream.repository,
                   "version": upstream.version, "path": upstream_path,
                   "sha256": sha256(data), "licence": upstream.licence}
         if record not in self.inputs:
             self.inputs.append(record)
-        return data
 
     def label(self, path: Path) -> str:
         """An input's name in the records: its path inside --reference, or inside
-        kubernetes-json-schema/ for --kubernetes."""
+        kubernetes-json-schema/ for --kubernetes (and `bicep-types-az:<path at the commit>`
+        for --bicep-types-az)."""
         if self.kubernetes is not None and path.is_relative_to(self.kubernetes):
             return "kubernetes-json-schema/" + path.relative_to(self.kubernetes).as_posix()
         return path.relative_to(self.reference).as_posix()
@@ -316,44 +383,95 @@ class Deriver:
     # Each kind of data.
 
     def azure(self, where: str = "data", folder: str = "bicep-types",
-              extra: Iterable[str] = ()) -> None:
+              extra: dict[str, str] | None = None) -> None:
+        rows = {**AZURE_TYPES, **(extra or {})}
+        script = Path(__file__).name
+        for type_name, version in sorted(facts.API_VERSIONS.items()):
+            name = f"{type_name}@{version}"
+            if where == "data" and name not in AZURE_TYPES and type_name not in AZURE_WITHOUT_UPSTREAM:
+                self.missing.append(
+                    f"{name}: in generator/facts.py API_VERSIONS, but no row in AZURE_TYPES "
+                    f"in {script}: add `\"{name}\": \"generated/<folder>\"`, the folder of "
+                    f"Azure/bicep-types-az that holds its "
+                    f"{type_name.split('/', 1)[0].lower()}/{version}/types.json")
+        gaps = [f"{t}@{v}" for t, v in sorted(facts.API_VERSIONS.items())
+                if t in AZURE_WITHOUT_UPSTREAM and f"{t}@{v}" not in AZURE_TYPES]
         by_file: dict[tuple[str, str], list[str]] = {}
-        emitted = [f"{type_name}@{version}" for type_name, version in
-                   sorted(facts.API_VERSIONS.items())]
-        for name in [*emitted, *extra]:
+        for name in [*sorted(AZURE_TYPES, key=lambda n: n.partition("@")[::2]), *gaps,
+                     *(extra or {})]:
             version = name.rpartition("@")[2]
             namespace = name.split("/", 1)[0].lower()
             by_file.setdefault((namespace, version), []).append(name)
         for (namespace, version), names in sorted(by_file.items()):
-            self.attempt(self.azure_file, namespace, version, names, where, folder)
+            groups = {rows[n] for n in names if n in rows}
+            if len(groups) > 1:
+                self.missing.append(f"{', '.join(names)}: one types.json, but AZURE_TYPES rows "
+                                    f"name different folders ({', '.join(sorted(groups))})")
+                continue
+            self.attempt(self.azure_file, namespace, version, names, where, folder,
+                         next(iter(groups), None))
 
     def azure_file(self, namespace: str, version: str, names: list[str], where: str,
-                   folder_out: str) -> None:
+                   folder_out: str, group: str | None) -> None:
         relative = f"bicep-types/{namespace}/{version}/types.json"
-        folder = AZURE_FILES.get((namespace, version))
-        upstream_path = f"{folder}/{namespace}/{version}/types.json" if folder else \
-            f"generated/<group>/{namespace}/{version}/types.json"
-        hint = (f"copy it from Azure/bicep-types-az {upstream_path} (for "
-                f"{', '.join(names)}, in generator/facts.py API_VERSIONS)"
-                + ("" if folder else f", and add its folder to AZURE_FILES in {Path(__file__).name}"))
-        known_gaps = [n for n in names if n.rpartition("@")[0] in AZURE_WITHOUT_UPSTREAM]
-        if known_gaps == names and not (self.reference / relative).is_file():
-            self.not_shipped += [gap for gap in (
-                {"type": n, "reason": AZURE_WITHOUT_UPSTREAM[n.rpartition("@")[0]]}
-                for n in names) if gap not in self.not_shipped]
-            return
-        data = self.read(self.reference / relative, BICEP_TYPES, upstream_path, hint)
-        if folder is None:
-            raise MissingInput(f"{relative}: its upstream folder is not in AZURE_FILES; {hint}")
+        output = f"{folder_out}/{namespace}/{version}/types.json"
+        upstream_path = f"{group or 'generated/<folder>'}/{namespace}/{version}/types.json"
+        local = self.reference / relative
+        hint = (f"give --bicep-types-az (make data BICEP_TYPES_AZ=...), a git directory or "
+                f"checkout of Azure/bicep-types-az that has commit {BICEP_TYPES_COMMIT}, or "
+                f"copy {upstream_path} at that commit to {local} (for {', '.join(names)})")
+        if group is None and not all(n.rpartition("@")[0] in AZURE_WITHOUT_UPSTREAM
+                                     for n in names):
+            raise MissingInput(f"{', '.join(names)}: no row of AZURE_TYPES names the folder "
+                               f"of {relative} in Azure/bicep-types-az")
+        data, source = None, relative
+        if local.is_file():
+            data = self.read(local, BICEP_TYPES, upstream_path, hint)
+        elif self.bicep_types_az is not None and group is not None:
+            data = self.bicep_types_az.read(upstream_path)
+            source = f"bicep-types-az:{upstream_path}"
+            if data is not None:
+                self.record(source, BICEP_TYPES, upstream_path, data)
+            elif not all(n.rpartition("@")[0] in AZURE_WITHOUT_UPSTREAM for n in names):
+                raise MissingInput(f"{self.bicep_types_az.path}: no {upstream_path} at commit "
+                                   f"{BICEP_TYPES_COMMIT} (for {', '.join(names)}); is "
+                                   f"{group} the folder that holds it?")
+        if data is None:
+            if all(n.rpartition("@")[0] in AZURE_WITHOUT_UPSTREAM for n in names):
+                self.not_shipped += [gap for gap in (
+                    {"type": n, "reason": AZURE_WITHOUT_UPSTREAM[n.rpartition("@")[0]]}
+                    for n in names) if gap not in self.not_shipped]
+                return
+            if self.bicep_types_az is None and self.kept_azure(where, output, names):
+                return
+            raise MissingInput(f"{local}: missing; {hint}")
         try:
             extract = azure_extract(json.loads(data), names)
         except MissingInput as error:
-            raise MissingInput(f"{self.reference / relative}: {error}; is {version} the API "
-                               f"version bicep-types-az has for it?") from None
-        self.emit(where, f"{folder_out}/{namespace}/{version}/types.json", compact(extract),
-                  [relative],
+            raise MissingInput(f"{source}: {error}; is {version} the API version "
+                               f"bicep-types-az has for it?") from None
+        self.emit(where, output, compact(extract), [source],
                   f"only {', '.join(names)} and the types they reach, renumbered; "
                   "descriptions and list functions dropped")
+
+    def kept_azure(self, where: str, relative: str, names: list[str]) -> bool:
+        """Without --bicep-types-az: keep an extract derived from it before, with its records,
+        if it is unchanged and holds exactly the resource types `names`."""
+        record = self.previous[where].get("outputs", {}).get(relative)
+        path = (DATA if where == "data" else TEST_DATA) / relative
+        if not record or not record["from"] or not path.is_file() or \
+                not all(f.startswith("bicep-types-az:") for f in record["from"]):
+            return False
+        data = path.read_bytes()
+        held = {t.get("name", "").lower() for t in json.loads(data)
+                if t.get("$type") == "ResourceType"}
+        if sha256(data) != record["sha256"] or held != {n.lower() for n in names}:
+            return False
+        self.outputs[where][relative] = data
+        self.made_from[(where, relative)] = record
+        self.inputs += [i for i in self.previous[where].get("inputs", [])
+                        if i["file"] in record["from"] and i not in self.inputs]
+        return True
 
     def flux(self) -> None:
         for group, kind, version in FLUX_KINDS:
@@ -483,10 +601,12 @@ def notice(upstreams: Iterable[Upstream]) -> bytes:
     return "\n".join(lines).encode()
 
 
-def derive(reference: Path, kubernetes: Path | None) -> dict[str, dict[str, bytes]]:
+def derive(reference: Path, kubernetes: Path | None, bicep_types_az: Path | None = None
+           ) -> dict[str, dict[str, bytes]]:
     """Every output file's bytes, by tree ("data": generator/data, "tests":
     tests/reference) and relative path; MissingInput lists every input that is missing."""
-    deriver = Deriver(reference.resolve(), kubernetes.resolve() if kubernetes else None)
+    deriver = Deriver(reference.resolve(), kubernetes.resolve() if kubernetes else None,
+                      GitTree(bicep_types_az, BICEP_TYPES_COMMIT) if bicep_types_az else None)
     deriver.azure()
     deriver.azure("tests", "bicep-types-tests", AZURE_TEST_TYPES)
     deriver.flux()
@@ -498,7 +618,7 @@ def derive(reference: Path, kubernetes: Path | None) -> dict[str, dict[str, byte
         deriver.kubernetes_schemas()
     deriver.test_only()
     if deriver.missing:
-        raise MissingInput("\n".join(deriver.missing))
+        raise MissingInput("\n".join(dict.fromkeys(deriver.missing)))
     for where in ("data", "tests"):
         files = deriver.outputs[where]
         used = {f for (w, _), record in deriver.made_from.items() if w == where
@@ -545,9 +665,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder laid out as shared/reference/ (bicep-types/, flux/, cilium/)")
     parser.add_argument("--kubernetes", type=Path,
                         help="kubernetes-validate's kubernetes-json-schema/ folder")
+    parser.add_argument("--bicep-types-az", type=Path,
+                        help="git directory or checkout of Azure/bicep-types-az that has commit "
+                             f"{BICEP_TYPES_COMMIT[:12]}, for the types --reference lacks")
     args = parser.parse_args(argv)
     try:
-        outputs = derive(args.reference, args.kubernetes)
+        outputs = derive(args.reference, args.kubernetes, args.bicep_types_az)
     except MissingInput as error:
         print(f"derive_data: missing inputs, nothing written:\n{error}", file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@ one unordered deployment of every cluster, and no main.bicepparam.
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 
 import pytest
@@ -215,14 +216,42 @@ def test_control_plane_logs_retention_and_opt_out(tmp_path):
     assert "logRetentionDays" not in files["bicep/main.bicepparam"]
 
 
-def test_the_bodies_without_type_data_are_noted(tmp_path):
+def test_the_log_bodies_are_checked_and_nothing_is_noted(tmp_path):
+    # The workspace and diagnostic-setting bodies have shipped type data (no AKM440 note).
     result = compile_text(tmp_path, VALID)
+    assert not [d for d in result.diagnostics if d.code == "AKM440"]
+    assert "AKM440" not in result.files["README.md"]
+    assert "except the bodies of" not in result.files["README.md"]
+
+
+LOG_TYPES = ("Microsoft.OperationalInsights/workspaces", "Microsoft.Insights/diagnosticSettings")
+
+
+def test_the_bodies_without_type_data_are_noted(tmp_path, monkeypatch):
+    # A synthetic gap: type data without the two log types, which facts says it lacks.
+    types = tmp_path / "types"
+    shutil.copytree(TYPES, types)
+    for namespace in ("microsoft.operationalinsights", "microsoft.insights"):
+        shutil.rmtree(types / namespace)
+    monkeypatch.setattr(facts, "TYPES_WITHOUT_REFERENCE_DATA", LOG_TYPES)
+    result = compile_text(tmp_path, VALID, References(types))
     notes = [d for d in result.diagnostics if d.code == "AKM440"]
-    assert sorted(n.message.split()[4].split("@")[0] for n in notes) == \
-        sorted(facts.TYPES_WITHOUT_REFERENCE_DATA)
+    assert sorted(n.message.split()[4].split("@")[0] for n in notes) == sorted(LOG_TYPES)
     assert all(n.severity is Severity.NOTE and n.line > 1 for n in notes)
     readme = result.files["README.md"]
-    assert all(t in readme for t in facts.TYPES_WITHOUT_REFERENCE_DATA)
+    assert all(t in readme for t in LOG_TYPES) and "note AKM440" in readme
+
+
+def test_a_body_without_type_data_facts_does_not_declare_is_an_error(tmp_path):
+    types = tmp_path / "types"
+    shutil.copytree(TYPES, types)
+    shutil.rmtree(types / "microsoft.insights")
+    path = tmp_path / "mesh.yaml"
+    path.write_text(textwrap.dedent(VALID))
+    result = compiler.compile_topology(path, compiler.Options(references=References(types)))
+    assert not result.ok
+    [error] = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    assert error.code == "AKM502" and "Microsoft.Insights/diagnosticSettings" in error.message
 
 
 # ---------------------------------------------------------------- 7. node disks

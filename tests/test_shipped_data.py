@@ -1,8 +1,10 @@
 """The verification data aksmesh ships (generator/data/): what it covers, where it comes from,
 and that render uses it by default (AKM420, AKM421; core kinds under AKM511).
 
-The re-derivation test reads ../shared/reference, this project's copy of the upstream files,
-and skips (saying so) where it is absent; every other test needs only the repository.
+The re-derivation tests read ../shared/reference, this project's copy of the upstream files,
+and a git directory of Azure/bicep-types-az named by $AKSMESH_BICEP_TYPES_AZ (for the Azure
+types ../shared lacks), and skip (saying so) where they are absent; every other test needs
+only the repository.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from generator.verify import References
 SEED_DEMO = PROJECT / "topologies" / "seed-demo.yaml"
 UPSTREAM = PROJECT.parent / "shared" / "reference"
 REQUIRE_UPSTREAM = "AKSMESH_REQUIRE_REFERENCE"  # set by .ci/run: there a skip is a failure
+# A git directory or checkout of Azure/bicep-types-az (.ci/run sets it where one exists).
+BICEP_TYPES_AZ = "AKSMESH_BICEP_TYPES_AZ"
 
 
 def derive_script():
@@ -203,26 +207,45 @@ def test_the_notice_names_the_upstream_licences():
         assert words in notice
 
 
-def test_the_azure_data_holds_only_the_types_the_bicep_uses():
-    wanted = {f"{t}@{v}".lower() for t, v in facts.API_VERSIONS.items()}
+def test_the_azure_data_holds_exactly_the_types_of_the_table():
+    rows = derive_script().AZURE_TYPES
     shipped_types = set()
     for path in shipped.bicep_types().rglob("types.json"):
         types = json.loads(path.read_text())
         shipped_types |= {t["name"].lower() for t in types if t["$type"] == "ResourceType"}
         assert path.stat().st_size < 200_000, path  # the whole network file is 1.3 MB
-    assert shipped_types == wanted
+    assert shipped_types == {row.lower() for row in rows}
+    # Every type the Bicep declares is there; a row beyond those (the fleets types, ahead
+    # of issue 18) is no stale version of a type the Bicep declares at another one.
+    emitted = {f"{t}@{v}" for t, v in facts.API_VERSIONS.items()}
+    assert emitted <= set(rows) | {f"{t}@{facts.API_VERSIONS[t]}"
+                                   for t in facts.TYPES_WITHOUT_REFERENCE_DATA}
+    assert not {row.rpartition("@")[0] for row in set(rows) - emitted} & set(facts.API_VERSIONS)
+
+
+def test_the_gaps_the_data_has_are_the_ones_facts_declares():
+    """TYPES_WITHOUT_REFERENCE_DATA (the AKM440 notes) is what the derive script left out."""
+    record = json.loads((shipped.DATA / "PROVENANCE.json").read_text())
+    left_out = {gap["type"].rpartition("@")[0] for gap in record.get("not_shipped", [])}
+    assert left_out == set(facts.TYPES_WITHOUT_REFERENCE_DATA)
 
 
 def test_a_missing_input_is_named_with_where_to_get_it(tmp_path, monkeypatch):
     script = derive_script()
     monkeypatch.setitem(facts.API_VERSIONS, "Microsoft.Example/widgets", "2025-02-01")
+    monkeypatch.setitem(script.AZURE_TYPES, "Microsoft.Example/gadgets@2025-03-01",
+                        "generated/example")
     with pytest.raises(script.MissingInput) as error:
         script.derive(tmp_path, None)
     message = str(error.value)
-    assert "bicep-types/microsoft.example/2025-02-01/types.json: missing" in message
-    assert "Microsoft.Example/widgets@2025-02-01" in message
-    assert "AZURE_FILES" in message
-    # A type known to have no upstream file here is no error: it is recorded as not shipped.
+    # A type of API_VERSIONS without its row.
+    assert "Microsoft.Example/widgets@2025-02-01: in generator/facts.py API_VERSIONS" in message
+    assert "no row in AZURE_TYPES" in message
+    # A row whose file is in no input: where it is upstream, and the input that has it.
+    assert "bicep-types/microsoft.example/2025-03-01/types.json: missing" in message
+    assert "generated/example/microsoft.example/2025-03-01/types.json" in message
+    assert "--bicep-types-az" in message and script.BICEP_TYPES_COMMIT in message
+    # The extracts derived from bicep-types-az before are kept without it: no error.
     assert "operationalinsights" not in message.lower()
 
 
@@ -234,26 +257,82 @@ def require_upstream():
                     "beside this checkout")
 
 
+def bicep_types_az():
+    """The git directory of Azure/bicep-types-az given by $AKSMESH_BICEP_TYPES_AZ."""
+    given = os.environ.get(BICEP_TYPES_AZ)
+    if not given:
+        pytest.skip(f"no ${BICEP_TYPES_AZ}: no Azure/bicep-types-az to re-derive the Azure "
+                    "types ../shared/reference lacks from (they are compared with their "
+                    "recorded sha256 instead)")
+    path = PROJECT / given
+    if not path.is_dir():
+        pytest.fail(f"${BICEP_TYPES_AZ} is {given}, which is no directory")
+    return path
+
+
 def test_a_type_without_upstream_data_is_recorded_as_not_shipped(monkeypatch):
+    # None is today (every type the Bicep declares has its data): a synthetic gap.
     require_upstream()
-    monkeypatch.setitem(facts.API_VERSIONS, "Microsoft.OperationalInsights/workspaces", "2026-03-01")
-    outputs = derive_script().derive(UPSTREAM, None)
+    script = derive_script()
+    monkeypatch.setitem(facts.API_VERSIONS, "Microsoft.Example/widgets", "2025-02-01")
+    monkeypatch.setitem(script.AZURE_WITHOUT_UPSTREAM, "Microsoft.Example/widgets",
+                        "no Microsoft.Example types.json in bicep-types-az")
+    outputs = script.derive(UPSTREAM, None)
     record = json.loads(outputs["data"]["PROVENANCE.json"])
-    assert record["not_shipped"] == [{"type": "Microsoft.OperationalInsights/workspaces@2026-03-01",
-                                      "reason": "no Microsoft.OperationalInsights types.json in "
-                                                "shared/reference"}]
-    assert not any("operationalinsights" in name for name in outputs["data"])
+    assert record["not_shipped"] == [{"type": "Microsoft.Example/widgets@2025-02-01",
+                                      "reason": "no Microsoft.Example types.json in "
+                                                "bicep-types-az"}]
+    assert not any("microsoft.example" in name for name in outputs["data"])
+
+
+def test_without_bicep_types_az_a_kept_extract_must_hold_what_the_table_asks(monkeypatch):
+    # One more type of a file derived from bicep-types-az: the kept extract lacks it.
+    require_upstream()
+    script = derive_script()
+    monkeypatch.setitem(script.AZURE_TYPES, "Microsoft.ContainerService/fleets/gates@2026-06-01",
+                        "generated/containerservice_3")
+    with pytest.raises(script.MissingInput) as error:
+        script.derive(UPSTREAM, None)
+    message = str(error.value)
+    assert "microsoft.containerservice/2026-06-01/types.json: missing" in message
+    assert "fleets/gates@2026-06-01" in message and "--bicep-types-az" in message
 
 
 def test_the_shipped_data_is_what_the_derive_script_makes_of_upstream():
-    """`make data` from ../shared/reference gives the committed bytes (drift from upstream,
-    or a hand edit, fails here). The Kubernetes schemas come from a wheel that is not kept
-    beside the project: they are compared with their recorded sha256 above."""
+    """`make data` from ../shared/reference (and the bicep-types-az directory, when
+    $AKSMESH_BICEP_TYPES_AZ names one) gives the committed bytes (drift from upstream, or a
+    hand edit, fails here). The Kubernetes schemas come from a wheel that is not kept beside
+    the project, and without bicep-types-az the extracts derived from it are kept: those are
+    compared with their recorded sha256 above."""
     require_upstream()
-    outputs = derive_script().derive(UPSTREAM, None)
+    mirror = PROJECT / os.environ[BICEP_TYPES_AZ] if os.environ.get(BICEP_TYPES_AZ) else None
+    outputs = derive_script().derive(UPSTREAM, None, mirror)
     for where, root in (("data", shipped.DATA), ("tests", REFERENCE)):
         for relative, data in outputs[where].items():
             assert (root / relative).read_bytes() == data, f"{root / relative}: run make data"
     committed = {p.relative_to(shipped.DATA).as_posix() for p in shipped.DATA.rglob("*")
                  if p.is_file()} - {"README.md"}
     assert committed == set(outputs["data"])
+
+
+def test_the_azure_data_is_what_the_derive_script_makes_of_bicep_types_az(tmp_path):
+    """Every Azure extract (those from ../shared/reference too: the same commit), derived
+    from the bicep-types-az directory alone, is the shipped one, from the recorded inputs."""
+    script = derive_script()
+    deriver = script.Deriver(tmp_path, None, script.GitTree(bicep_types_az(),
+                                                            script.BICEP_TYPES_COMMIT))
+    deriver.azure()
+    deriver.azure("tests", "bicep-types-tests", script.AZURE_TEST_TYPES)
+    assert deriver.missing == []
+    for where, root in (("data", shipped.DATA), ("tests", REFERENCE)):
+        used = {f for (w, _), made in deriver.made_from.items() if w == where
+                for f in made["from"]}
+        derived_inputs = {i["path"]: i["sha256"] for i in deriver.inputs if i["file"] in used}
+        record = json.loads((root / "PROVENANCE.json").read_text())
+        azure = {rel for rel in record["outputs"] if "/microsoft." in rel}
+        assert set(deriver.outputs[where]) == azure, where
+        for relative in azure:
+            assert (root / relative).read_bytes() == deriver.outputs[where][relative], relative
+        recorded = {i["path"]: i["sha256"] for i in record["inputs"]
+                    if i["repository"] == script.BICEP_TYPES.repository}
+        assert recorded == derived_inputs, where
