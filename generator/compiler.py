@@ -134,7 +134,7 @@ def mesh_answer(plan: Plan) -> dict[str, Any]:
     if not plan.global_services and plan.segmentation is None:
         return {"reachability": None, "globalServiceBackends": []}
     mesh = mesh_objects(plan, render(plan, None).files)
-    namespaces = namespaces_named(mesh, plan.mesh_namespaces)
+    namespaces = namespaces_named(mesh, plan.named_namespaces)
     rows = matrix_rows(cross_cluster_matrix(mesh, namespaces), list(mesh.clusters), namespaces)
     services = []
     for service in plan.global_services:

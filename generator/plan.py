@@ -300,7 +300,7 @@ class Plan:
         return {pair: tuple(flows) for pair, flows in pairs.items()}
 
     @cached_property
-    def mesh_namespaces(self) -> tuple[str, ...]:
+    def named_namespaces(self) -> tuple[str, ...]:
         """Every namespace the topology names, in flows or global services."""
         named = {s.namespace for s in self.global_services}
         for flow in self.segmentation or ():
@@ -313,7 +313,7 @@ class Plan:
     def intended_matrix(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
         """(cluster, namespace) → the (cluster, namespace) of other clusters it admits, as
         the topology declares; namespaces are the named ones and facts.OTHER_NAMESPACES."""
-        namespaces = self.mesh_namespaces + (facts.OTHER_NAMESPACES,)
+        namespaces = self.named_namespaces + (facts.OTHER_NAMESPACES,)
         if self.segmentation is None:
             return {(d.name, m): {(s.name, n) for s in self.clusters if s is not d
                                   for n in namespaces}
@@ -331,7 +331,7 @@ class Plan:
 
     def reachability_rows(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return matrix_rows(self.intended_matrix(), [c.name for c in self.clusters],
-                           self.mesh_namespaces + (facts.OTHER_NAMESPACES,))
+                           self.named_namespaces + (facts.OTHER_NAMESPACES,))
 
     def service_rows(self) -> tuple[tuple[GlobalService, tuple[tuple[str, str], ...]], ...]:
         """Per global service, the backend clusters clients are sent to, best first, as

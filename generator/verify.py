@@ -470,7 +470,7 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     except ModelError as error:
         return [diagnostic("AKM543", where, 1, 1, f"a rendered mesh object the reachability "
                                                    f"model does not cover: {error}")]
-    namespaces = namespaces_named(mesh, plan.mesh_namespaces)
+    namespaces = namespaces_named(mesh, plan.named_namespaces)
 
     declared: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for flow in plan.segmentation or ():

@@ -57,9 +57,23 @@ def test_the_clear_certificate_is_the_encrypted_one(path):
 
 def test_the_leaves_are_rendered_with_the_validity_the_check_assumes():
     result = compiler.compile_topology(PROJECT / "topologies" / "seed-demo.yaml")
+    # Every cluster merges the shared values, which set both: ClusterMesh and Hubble.
+    text = result.files["infrastructure/cilium-mesh/mesh-values.yaml"]
+    assert text.count(f"certValidityDuration: {facts.LEAF_CERT_VALIDITY_DAYS}\n") == 2
     for cluster in result.plan.clusters:
-        text = result.files[f"clusters/{cluster.name}/cilium/values.yaml"]
-        assert text.count(f"certValidityDuration: {facts.LEAF_CERT_VALIDITY_DAYS}\n") == 2
+        values = compiler_values(result, cluster.name)
+        assert values["clustermesh"]["apiserver"]["tls"]["auto"]["certValidityDuration"] == \
+            values["hubble"]["tls"]["auto"]["certValidityDuration"] == facts.LEAF_CERT_VALIDITY_DAYS
+
+
+def compiler_values(result, cluster: str) -> dict:
+    """A cluster's Cilium values as helm-controller merges them (shared, then its own)."""
+    import yaml
+
+    from generator.helm_values import merged_values
+
+    return merged_values(yaml.safe_load(result.files["infrastructure/cilium-mesh/mesh-values.yaml"]),
+                         yaml.safe_load(result.files[f"clusters/{cluster}/cilium/values.yaml"]))
 
 
 def _facts(days_valid: int, issued: datetime.datetime) -> ca.CaFacts:

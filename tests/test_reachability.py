@@ -54,7 +54,11 @@ clusters:
     podCidr: 10.{10 * i + 110}.0.0/16
     serviceCidr: 10.{10 * i + 210}.0.0/16
 """ for i, (name, region) in enumerate(
-    [("a", "northeurope"), ("b", "westeurope"), ("c", "francecentral"), ("d", "uksouth")]))
+    [("a", "northeurope"), ("b", "westeurope"), ("c", "francecentral"), ("d", "uksouth")])) + """\
+aks:
+  adminGroupObjectIds: [00000000-0000-0000-0000-000000000000]  # test placeholder
+  authorizedIpRanges: [203.0.113.0/24]
+"""
 
 # The user's own policies: in b, only vault clients of vault's own namespace reach vault;
 # in a, shop admits its own namespace and the world only.
@@ -130,7 +134,7 @@ def test_the_model_accepts_what_aksmesh_renders_now():
 def test_segmentation_only_narrows_and_the_bystander_stays_as_restrictive(four):
     plan, files = four
     mesh = mesh_objects(plan, files)
-    namespaces = namespaces_named(mesh, plan.mesh_namespaces + BYSTANDERS)
+    namespaces = namespaces_named(mesh, plan.named_namespaces + BYSTANDERS)
     user = {c: tuple(parse_policy(d, c) for d in docs) for c, docs in USER_POLICIES.items()}
     checked = 0
     for local in (True, False):
@@ -435,8 +439,8 @@ def test_any_segmentation_renders_exactly_its_flows(flows):
     files = render(plan, None).files
     assert verify_mesh_intent(plan, files) == []
     mesh = mesh_objects(plan, files)
-    namespaces = namespaces_named(mesh, plan.mesh_namespaces)
-    assert namespaces == plan.mesh_namespaces + (OTHER_NAMESPACES,)
+    namespaces = namespaces_named(mesh, plan.named_namespaces)
+    assert namespaces == plan.named_namespaces + (OTHER_NAMESPACES,)
     for local in (True, False):
         assert cross_cluster_matrix(mesh, namespaces, local) == plan.intended_matrix()
 
@@ -479,7 +483,7 @@ def test_the_global_service_check_agrees_with_the_model(services, flows):
                for cluster in ("ne", "we", "fc") if f"`{cluster}`" in f.message.split(
                    "load-balances")[0]}
     mesh = mesh_objects(plan, render(plan, None).files)
-    namespaces = namespaces_named(mesh, plan.mesh_namespaces)
+    namespaces = namespaces_named(mesh, plan.named_namespaces)
     for index, service in enumerate(plan.global_services):
         for cluster in ("ne", "we", "fc"):
             targets = [b for g in service.preference(cluster) for b in g if b != cluster]
