@@ -17,6 +17,18 @@ AKS_SUPPORTED_MINORS = ("1.35", "1.36", "1.37")
 # Cilium chart versions aksmesh renders values for (values schema of chart 1.20.0).
 CILIUM_SUPPORTED_MINORS = ("1.20",)
 CILIUM_DEFAULT_VERSION = "1.20.0"
+# Clusters of one ClusterMesh may run different Cilium versions during an upgrade, at most
+# one minor apart (Cilium docs, Operations > Upgrade Guide: "upgrade to the next minor
+# release only", and Network > ClusterMesh: every cluster upgraded one minor at a time
+# keeps connectivity with the clusters still on the previous minor).
+CILIUM_MESH_MAX_MINOR_SKEW = 1
+CILIUM_MESH_SKEW_SOURCE = ("Cilium's upgrade guide (docs.cilium.io, Operations > Upgrade "
+                           "Guide): one minor release at a time")
+
+# AKS auto-upgrade channels that move a cluster's minor version by themselves (AKS docs,
+# "Automatically upgrade an AKS cluster"): with rollout waves, minor upgrades come from
+# Fleet update runs instead, and these would race both them and the Bicep's version.
+FLEET_CONFLICTING_CHANNELS = ("stable", "rapid")
 
 # Azure public-cloud regions (`az account list-locations --query "[].name"`), 2026.
 AZURE_REGIONS = frozenset(
@@ -154,6 +166,12 @@ API_VERSIONS = {
     "Microsoft.ContainerService/managedClusters": "2026-05-01",
     "Microsoft.OperationalInsights/workspaces": "2026-03-01",
     "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+    # Azure Kubernetes Fleet Manager, for staged upgrades (rollout waves): 2026-06-01, the
+    # version the issue's type data names (generated/containerservice/
+    # microsoft.containerservice/fleet/2026-06-01 in bicep-types-az).
+    "Microsoft.ContainerService/fleets": "2026-06-01",
+    "Microsoft.ContainerService/fleets/members": "2026-06-01",
+    "Microsoft.ContainerService/fleets/updateStrategies": "2026-06-01",
 }
 # Types of the table above whose type data the reference copy aksmesh verifies against
 # (shared/reference/bicep-types, the data `--bicep-types` points at) does not hold: their
@@ -161,6 +179,9 @@ API_VERSIONS = {
 TYPES_WITHOUT_REFERENCE_DATA = (
     "Microsoft.OperationalInsights/workspaces",
     "Microsoft.Insights/diagnosticSettings",
+    "Microsoft.ContainerService/fleets",
+    "Microsoft.ContainerService/fleets/members",
+    "Microsoft.ContainerService/fleets/updateStrategies",
 )
 
 # Functions of Bicep's `az` and `sys` namespaces (Azure/bicep,

@@ -103,6 +103,10 @@ class Cluster:
     zones: tuple[str, ...]  # availability zones of the system pool, decided per region
     mesh_peers: tuple[MeshPeer, ...]
     explicit: frozenset[str]  # keys written in the topology, as opposed to defaulted
+    # The Cilium chart this cluster runs: its rollout wave's version, else the mesh's.
+    cilium_version: str = ""
+    wave_index: int | None = None  # position of its wave in `rollout.waves`, if any
+    wave_cilium: bool = False  # whether that wave pins its own Cilium version
 
     @property
     def azure_names(self) -> dict[str, str]:
@@ -179,6 +183,31 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class Wave:
+    """One stage of a staged rollout: its clusters take a Cilium version (GitOps) and a
+    Kubernetes upgrade (a Fleet update run's stage) together, after the waves before."""
+
+    index: int  # position in `rollout.waves`
+    name: str
+    clusters: tuple[str, ...]
+    cilium_version: str  # its own, else the mesh's
+    after_wait_seconds: int  # Fleet waits this long after the stage before the next one
+    own_cilium: bool  # the wave pins its own Cilium version
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The Azure Kubernetes Fleet Manager whose update runs upgrade the managed clusters
+    wave by wave: each wave is an update group and a stage of one update strategy."""
+
+    resource_group: str
+    location: str
+    name: str
+    deployment: str
+    strategy: str
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     kubernetes_version: str
@@ -196,6 +225,8 @@ class Plan:
     peerings: tuple[Peering, ...]
     global_services: tuple[GlobalService, ...]
     segmentation: tuple[Flow, ...] | None  # None: no restriction between clusters
+    rollout: tuple[Wave, ...] = ()  # () : every cluster at once
+    fleet: Fleet | None = None  # only with rollout waves and Azure clusters
 
     @cached_property  # read in loops by checks and templates
     def managed_clusters(self) -> tuple[Cluster, ...]:
@@ -235,6 +266,9 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
     endpoints = tuple(MeshPeer(c.name, str(c.clustermesh_ip), facts.CLUSTERMESH_PORT)
                       for c in sorted(clusters, key=lambda c: c.name))
     clusters = [_with_mesh_peers(c, endpoints) for c in clusters]
+    waves = tuple(_plan_wave(i, w, data["cilium"]["version"])
+                  for i, w in enumerate(data.get("rollout", {}).get("waves", ())))
+    clusters = [_in_wave(c, waves, data["cilium"]["version"]) for c in clusters]
     managed = [c for c in clusters if c.managed]
     return Plan(
         name=name,
@@ -273,6 +307,34 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
                               for i, s in enumerate(data["globalServices"])),
         segmentation=(tuple(_plan_flow(i, f) for i, f in enumerate(data["segmentation"]["allow"]))
                       if "segmentation" in data else None),
+        rollout=waves,
+        fleet=_plan_fleet(name, managed) if waves and managed else None,
+    )
+
+
+def _plan_wave(index: int, wave: dict[str, Any], mesh_cilium: str) -> Wave:
+    return Wave(index, wave["name"], tuple(wave["clusters"]),
+                wave.get("cilium", {}).get("version", mesh_cilium),
+                wave.get("afterWaitSeconds", 0), "version" in wave.get("cilium", {}))
+
+
+def _in_wave(cluster: Cluster, waves: tuple[Wave, ...], mesh_cilium: str) -> Cluster:
+    wave = next((w for w in waves if cluster.name in w.clusters), None)
+    if wave is None:
+        return replace(cluster, cilium_version=mesh_cilium)
+    return replace(cluster, cilium_version=wave.cilium_version, wave_index=wave.index,
+                   wave_cilium=wave.own_cilium)
+
+
+def _plan_fleet(topology_name: str, clusters: list[Cluster]) -> Fleet:
+    return Fleet(
+        resource_group=f"rg-{topology_name}-fleet",
+        # Fleet is a regional resource that manages members anywhere; it lives with the
+        # first cluster, where the deployment record lives too.
+        location=clusters[0].region,
+        name=f"fleet-{topology_name}",
+        deployment=f"{topology_name}-fleet",
+        strategy="waves",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .diagnostics import CODES, Diagnostic, Severity
 
@@ -91,3 +92,25 @@ FORMATS: dict[str, Callable[[Sequence[Diagnostic]], str]] = {
     "json": render_json,
     "sarif": render_sarif,
 }
+
+
+# ---------------------------------------------------------------- changes (plan --diff)
+
+
+def render_changes(name: str, tree: object, changes: Sequence[Any] | None) -> str:
+    """Each change against the committed state record: class, key, what and its effect."""
+    if changes is None:
+        return f"{name}: no state record in {tree}: a first render, nothing runs yet"
+    if not changes:
+        return f"{name}: no change against {tree}"
+    lines = [f"{name}: {len(changes)} change{'s' * (len(changes) != 1)} against {tree}"]
+    for change in changes:
+        code = f" ({change.code})" if change.code else ""
+        lines.append(f"  {change.klass:<10}  {change.key}: {change.summary}{code}")
+        lines.append(f"              {change.effect}")
+    return "\n".join(lines)
+
+
+def changes_json(changes: Sequence[Any] | None) -> dict[str, Any]:
+    return {"formatVersion": 1, "recorded": changes is not None,
+            "changes": [c.to_json() for c in changes or ()]}
