@@ -456,6 +456,8 @@ def check_peering_limit(plan: Plan) -> Iterator[Finding]:
 def check_template_size(plan: Plan) -> Iterator[Finding]:
     per_cluster, fixed = facts.MAIN_TEMPLATE_RESOURCES[plan.peering]
     resources = per_cluster * len(plan.managed_clusters) + fixed
+    if plan.fleet is not None:
+        resources += facts.FLEET_MAIN_TEMPLATE_RESOURCES
     if resources > facts.MAX_RESOURCES_PER_TEMPLATE:
         yield Finding("AKM405", ("clusters",),
                       f"main.bicep would deploy {resources} resources for "

@@ -122,6 +122,8 @@ MAX_RESOURCES_PER_TEMPLATE = 800
 # the parsed template): full-mesh has a cluster module and a peerings module per cluster;
 # avnm a cluster module per cluster, and the mesh's resource group and module once.
 MAIN_TEMPLATE_RESOURCES = {"full-mesh": (2, 0), "avnm": (1, 2)}
+# With rollout waves, main.bicep also deploys the fleet's resource group and module, once.
+FLEET_MAIN_TEMPLATE_RESOURCES = 2
 # Azure Virtual Network Manager: VNets in one connected group by default (raised on request).
 AVNM_MAX_CONNECTED_GROUP_VNETS = 250
 # main.bicep deploys the cluster stacks one at a time, in topology order: a Kubernetes
@@ -183,6 +185,8 @@ TYPES_WITHOUT_REFERENCE_DATA = (
     "Microsoft.ContainerService/fleets/members",
     "Microsoft.ContainerService/fleets/updateStrategies",
 )
+# The fleet's types, emitted only for a topology with rollout waves.
+FLEET_TYPES = tuple(t for t in API_VERSIONS if t.startswith("Microsoft.ContainerService/fleets"))
 
 # Functions of Bicep's `az` and `sys` namespaces (Azure/bicep,
 # src/Bicep.Core/Semantics/Namespaces/AzNamespaceType.cs and SystemNamespaceType.cs; Bicep

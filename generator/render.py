@@ -29,6 +29,8 @@ PEERING_FILES = {
     "full-mesh": {"bicep/modules/peerings.bicep": "bicep/modules/peerings.bicep.j2"},
     "avnm": {"bicep/modules/network-manager.bicep": "bicep/modules/network-manager.bicep.j2"},
 }
+# With rollout waves: the Fleet Manager fleet whose update strategy stages them.
+FLEET_FILES = {"bicep/modules/fleet.bicep": "bicep/modules/fleet.bicep.j2"}
 # Path under clusters/<name>/ → template, for files rendered once per cluster.
 CLUSTER_FILES = {
     "kustomization.yaml": "flux/cluster-kustomization.yaml.j2",
@@ -140,9 +142,13 @@ def render(plan: Plan, ca: SharedCa | None, removed: tuple[dict[str, Any], ...] 
     env = jinja_env()
     context = CaContext(ca is not None, ca.secret_name if ca else SECRET_NAME,
                         ca.file_name if ca else "", ca.recipients if ca else ())
-    files = {"README.md": env.get_template("README.md.j2").render(plan=plan, ca=context,
-                                                                   facts=facts)}
-    for path, template in {**BICEP_FILES, **PEERING_FILES[plan.peering]}.items():
+    # The types without reference data that this tree's Bicep declares.
+    unchecked = tuple(t for t in facts.TYPES_WITHOUT_REFERENCE_DATA
+                      if plan.fleet or t not in facts.FLEET_TYPES)
+    files = {"README.md": env.get_template("README.md.j2").render(
+        plan=plan, ca=context, facts=facts, unchecked_types=unchecked)}
+    bicep = {**BICEP_FILES, **PEERING_FILES[plan.peering], **(FLEET_FILES if plan.fleet else {})}
+    for path, template in bicep.items():
         files[path] = env.get_template(template).render(plan=plan, facts=facts)
     files["TOPOLOGY.md"] = render_topology_page(plan, env)
     templates = {path: env.get_template(name) for path, name in cluster_files(plan).items()}

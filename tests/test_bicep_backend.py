@@ -59,8 +59,9 @@ def test_every_bicep_file_parses_and_matches_the_type_data(rendered):
         findings = verify_bicep(files[path], library)
         unchecked |= {f.missing_type for f in findings if f.missing_type}
         assert [f for f in findings if not f.missing_type] == [], path
-    # The only bodies left unchecked are those of the types the reference data lacks.
-    assert unchecked == set(facts.TYPES_WITHOUT_REFERENCE_DATA)
+    # The only bodies left unchecked are those of the types the reference data lacks; the
+    # fleet's are emitted with rollout waves only (tests/test_day2.py).
+    assert unchecked == set(facts.TYPES_WITHOUT_REFERENCE_DATA) - set(facts.FLEET_TYPES)
 
 
 def test_every_api_version_has_type_data(rendered):

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from conftest import VALID, expected, run_cli
+from conftest import REFERENCE, VALID, expected, run_cli
 from generator.state import STATE_FILE
 from generator.write import MANIFEST
 
@@ -242,3 +242,180 @@ def test_replacing_the_ca_is_disruptive_adding_it_is_not(fleet):  # !AKM706
     assert record["code"] == "AKM706"
     assert record["file"] == str(fleet.root / "mesh" / "cilium-ca.sops.yaml")
     assert fleet.run("render", "--allow-disruptive", "AKM706").exit_code == 0
+
+
+# ---------------------------------------------------------------- staged rollouts
+
+WAVES = THREE + """\
+rollout:
+  waves:
+    - name: canary
+      clusters: [fc]
+      afterWaitSeconds: 3600
+    - name: rest
+      clusters: [ne, we]
+"""
+
+
+def helmrelease_versions(tree) -> dict[str, str]:
+    import yaml
+
+    return {path.parent.parent.name: yaml.safe_load(path.read_text())["spec"]["chart"]["spec"]
+            ["version"] for path in sorted(tree.glob("clusters/*/cilium/helmrelease.yaml"))}
+
+
+def test_a_cilium_bump_rolls_out_one_wave_per_commit(fleet):
+    fleet.deploy(WAVES)
+    assert helmrelease_versions(fleet.tree) == {"fc": "1.20.0", "ne": "1.20.0", "we": "1.20.0"}
+    canary = WAVES.replace("      clusters: [fc]\n",
+                           '      clusters: [fc]\n      cilium: {version: "1.20.1"}\n')
+    fleet.write(canary)
+    diff = fleet.run("plan", "--diff")
+    assert diff.exit_code == 0, diff.output
+    assert "  rolling     rollout.waves.canary.cilium.version: Cilium 1.20.0 -> 1.20.1 on fc" \
+        in diff.stdout
+    assert "to ne, we, still on their version" in diff.stdout
+    fleet.deploy(canary)
+    assert helmrelease_versions(fleet.tree) == {"fc": "1.20.1", "ne": "1.20.0", "we": "1.20.0"}
+    changed = {line.split("/")[3] for line in
+               fleet.git("show", "--name-only", "--format=", "HEAD").splitlines()
+               if line.startswith("out/mesh/clusters/")}
+    assert changed == {"fc"}  # the commit touches the canary's tree only
+    # The second wave, then the mesh's own version: every cluster on 1.20.1.
+    everyone = canary.replace("clusters:\n  - name: ne", 'cilium:\n  version: "1.20.1"\n'
+                              "clusters:\n  - name: ne", 1)
+    fleet.deploy(everyone)
+    assert helmrelease_versions(fleet.tree) == {"fc": "1.20.1", "ne": "1.20.1", "we": "1.20.1"}
+
+
+def rollout_findings(found, waves: str, extra: str = "") -> list[tuple[str, int]]:
+    return found(THREE + extra + waves)
+
+
+@pytest.mark.parametrize("waves", [
+    """\
+rollout:
+  waves:
+    - name: canary
+      clusters: [fc, wee]  # !AKM720
+    - name: rest
+      clusters: [ne, we]
+""",
+    """\
+rollout:
+  waves:
+    - name: canary
+      clusters: [fc]
+    - name: rest
+      clusters: [ne, we, fc]  # !AKM721
+""",
+    """\
+rollout:
+  waves:  # !AKM721
+    - name: canary
+      clusters: [fc, ne]
+""",
+    """\
+rollout:
+  waves:
+    - name: canary
+      clusters: [fc]
+    - name: canary  # !AKM723
+      clusters: [ne, we]
+""",
+])
+def test_waves_name_every_cluster_once(found, waves):
+    text = THREE + waves
+    assert found(text) == expected(text)
+
+
+def test_waves_more_than_one_cilium_minor_apart_are_refused():
+    from generator import facts
+    from generator.check import check_rollout
+    from generator.load import load_schema
+    from generator.plan import plan_topology
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load(WAVES.replace(
+        "      clusters: [fc]\n", '      clusters: [fc]\n      cilium: {version: "1.22.0"}\n'))
+    plan = plan_topology(data, load_schema())
+    # Only 1.20 is rendered today (AKM404 says so); the skew rule stands on its own.
+    codes = [f.code for f in check_rollout(plan)]
+    assert codes == ["AKM404", "AKM722"]
+    assert facts.CILIUM_MESH_MAX_MINOR_SKEW == 1
+    [skew] = [f for f in check_rollout(plan) if f.code == "AKM722"]
+    assert skew.path == ("rollout", "waves", 0, "cilium", "version")
+    assert "Cilium's upgrade guide" in skew.hint
+
+
+def test_a_channel_that_upgrades_minors_by_itself_conflicts_with_waves(found):
+    text = WAVES.replace("aks:\n", "aks:\n  upgradeChannel: stable  # !AKM724\n", 1)
+    assert found(text) == expected(text)
+
+
+def test_the_fleet_stages_follow_the_waves_and_every_cluster_is_a_member(fleet):
+    from generator import facts
+    from generator.bicep_verify import (Expression, resource_declarations, syntax_errors,
+                                        top_level_declarations)
+
+    fleet.deploy(WAVES)
+    main_text = (fleet.tree / "bicep" / "main.bicep").read_text()
+    fleet_text = (fleet.tree / "bicep" / "modules" / "fleet.bicep").read_text()
+    assert syntax_errors(main_text) == [] and syntax_errors(fleet_text) == []
+    main = {d.name: d for d in top_level_declarations(main_text) if d.kind != "output"}
+    module = main["fleet"]
+    assert Expression("clusterStacks") in module.value["dependsOn"]
+    params = module.value["params"]
+    # Every Azure cluster is a member, in the update group of its wave...
+    assert [(m["name"], m["group"]) for m in params["members"]] == [
+        ("ne", "rest"), ("we", "rest"), ("fc", "canary")]
+    assert [m["aksName"] for m in params["members"]] == ["aks-mesh-ne", "aks-mesh-we",
+                                                          "aks-mesh-fc"]
+    # ...and the strategy's stages are the waves, in the topology's order.
+    assert params["waves"] == [{"name": "canary", "afterStageWaitInSeconds": 3600},
+                               {"name": "rest", "afterStageWaitInSeconds": 0}]
+    body = {d.symbol: d for d in resource_declarations(fleet_text)}
+    assert {(d.type, d.api_version) for d in body.values()} == {
+        (t, facts.API_VERSIONS[t]) for t in ("Microsoft.ContainerService/fleets",
+                                             "Microsoft.ContainerService/fleets/members",
+                                             "Microsoft.ContainerService/fleets/updateStrategies")}
+    members = body["fleetMembers"].body["properties"]
+    assert members["group"] == Expression("member.group")
+    assert members["clusterResourceId"] == Expression(
+        "resourceId(subscription().subscriptionId, member.resourceGroup, "
+        "'Microsoft.ContainerService/managedClusters', member.aksName)")
+    # One stage per wave, holding the one update group of that wave.
+    assert body["waveStrategy"].body["parent"] == Expression("fleet")
+    assert "stages: [for wave in waves: {\n        name: wave.name\n        groups: [\n" \
+        "          {\n            name: wave.name\n" in fleet_text
+    # The fleet's types lack reference type data: a note says so (AKM440), not silence.
+    notes = fleet.run("check", "--bicep-types", REFERENCE / "bicep-types", "--format", "json")
+    unchecked = {d["message"].split()[4].split("@")[0] for d in json.loads(notes.stdout)
+                 if d["code"] == "AKM440"}
+    assert {t for t in unchecked if "/fleets" in t or t.endswith("/fleets")} == {
+        "Microsoft.ContainerService/fleets", "Microsoft.ContainerService/fleets/members",
+        "Microsoft.ContainerService/fleets/updateStrategies"}
+
+
+def test_kubernetes_version_and_fleet_update_runs_coexist(fleet):
+    """The Bicep pins the version the clusters run, never a newer one, and no AKS channel
+    moves minors on its own: Fleet update runs are the only minor upgrades."""
+    fleet.deploy(WAVES)
+    cluster = (fleet.tree / "bicep" / "modules" / "cluster.bicep").read_text()
+    assert "kubernetesVersion: '1.36'" in cluster
+    assert "upgradeChannel: 'patch'" in cluster
+    readme = (fleet.tree / "README.md").read_text()
+    run = readme.index("az fleet updaterun create --resource-group rg-mesh-fleet "
+                       "--fleet-name fleet-mesh")
+    assert "--update-strategy-name waves" in readme
+    assert run < readme.index("once it has succeeded: kubernetesVersion")
+    # The bump after the run is a rolling change, through Fleet.
+    fleet.write(WAVES.replace('"1.36"', '"1.37"'))
+    diff = fleet.run("plan", "--diff")
+    assert "a Fleet update run upgrades the clusters wave by wave (canary, rest)" in diff.stdout
+
+
+def test_unrolled_meshes_have_no_fleet(fleet):
+    fleet.deploy(THREE)
+    assert not (fleet.tree / "bicep" / "modules" / "fleet.bicep").exists()
+    assert "fleet" not in (fleet.tree / "bicep" / "main.bicep").read_text().lower()
