@@ -17,13 +17,14 @@ AKS_SUPPORTED_MINORS = ("1.35", "1.36", "1.37")
 # Cilium chart versions aksmesh renders values for (values schema of chart 1.20.0).
 CILIUM_SUPPORTED_MINORS = ("1.20",)
 CILIUM_DEFAULT_VERSION = "1.20.0"
-# Clusters of one ClusterMesh may run different Cilium versions during an upgrade, at most
-# one minor apart (Cilium docs, Operations > Upgrade Guide: "upgrade to the next minor
-# release only", and Network > ClusterMesh: every cluster upgraded one minor at a time
-# keeps connectivity with the clusters still on the previous minor).
+# Clusters of one ClusterMesh may run different Cilium versions while an upgrade rolls out,
+# at most one minor apart: "The only tested rollback and upgrade path is between
+# consecutive minor releases" (cilium/cilium Documentation/operations/upgrade-warning.rst,
+# v1.20.2), and Cilium's clustermesh upgrade workflow tests a mesh with one minor version of
+# skew (.github/workflows/tests-clustermesh-upgrade.yaml, cilium/cilium#27232).
 CILIUM_MESH_MAX_MINOR_SKEW = 1
-CILIUM_MESH_SKEW_SOURCE = ("Cilium's upgrade guide (docs.cilium.io, Operations > Upgrade "
-                           "Guide): one minor release at a time")
+CILIUM_MESH_SKEW_SOURCE = ("Cilium's upgrade guide: upgrades only between consecutive minor "
+                           "releases, one minor of skew in a mesh")
 
 # AKS auto-upgrade channels that move a cluster's minor version by themselves (AKS docs,
 # "Automatically upgrade an AKS cluster"): with rollout waves, minor upgrades come from

@@ -268,9 +268,10 @@ def _cilium_changes(old: dict[str, dict[str, Any]], plan: Plan) -> list[Change]:
         old_v, new_v = _version(before), _version(after)
         if new_v < old_v:
             changes.append(Change("refused", key, path, summary,
-                                  "Cilium supports upgrades, not downgrades, of a running "
-                                  "release", "AKM710",
-                                  f"keep {before} or newer (Cilium upgrade guide)"))
+                                  "aksmesh rolls Cilium forward only", "AKM710",
+                                  f"keep {before} or newer; Cilium's only tested rollback "
+                                  "(to the previous minor) is its upgrade guide's manual "
+                                  "procedure, not a version edit"))
         elif new_v[0] != old_v[0] or new_v[1] > old_v[1] + 1:
             changes.append(Change("refused", key, path, summary,
                                   "Cilium upgrades one minor version at a time", "AKM710",

@@ -419,3 +419,30 @@ def test_unrolled_meshes_have_no_fleet(fleet):
     fleet.deploy(THREE)
     assert not (fleet.tree / "bicep" / "modules" / "fleet.bicep").exists()
     assert "fleet" not in (fleet.tree / "bicep" / "main.bicep").read_text().lower()
+
+
+def test_adding_a_recipient_with_sops_updatekeys_keeps_the_ca_digest(tmp_path):
+    """The record's CA digest tells a new CA from the same CA re-encrypted to more keys
+    (what `sops updatekeys` does: it re-wraps the data key, the values stay)."""
+    import os
+
+    import pyrage
+
+    from generator import ca, state
+
+    alice, bob = pyrage.x25519.Identity.generate(), pyrage.x25519.Identity.generate()
+    first = ca.init_ca(ca.SECRET_NAME, ca.SECRET_NAMESPACE, [str(alice.to_public())])
+    path = tmp_path / ca.CA_FILE_NAME
+    path.write_text(first)
+    (tmp_path / ".sops.yaml").write_text(
+        "creation_rules:\n  - path_regex: .*\n    encrypted_regex: ^(data|stringData)$\n"
+        f"    age: {alice.to_public()},{bob.to_public()}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
+    subprocess.run([ca.find_sops(), "updatekeys", "-y", str(path)], cwd=tmp_path, check=True,
+                   capture_output=True, env=env | {"SOPS_AGE_KEY": str(alice)})
+    updated = path.read_text()
+    assert updated != first and len(ca.read_age_recipients(updated)) == 2
+    digest = lambda text: state.ca_digest(ca.inspect_ca_file(text))  # noqa: E731
+    assert digest(updated) == digest(first)
+    replaced = ca.init_ca(ca.SECRET_NAME, ca.SECRET_NAMESPACE, [str(alice.to_public())])
+    assert digest(replaced) != digest(first)
