@@ -572,6 +572,25 @@ def check_rollout(plan: Plan) -> Iterator[Finding]:
                       "from Fleet update runs, wave by wave")
 
 
+def check_extra_cilium_values(plan: Plan) -> Iterator[Finding]:
+    """Extra Helm values may add to aksmesh's, never change what it sets."""
+    from .render import aksmesh_values, owned_paths  # the values aksmesh writes, decided once
+
+    for c in plan.clusters:
+        if not c.extra_cilium_values:
+            continue
+        owned = owned_paths(aksmesh_values(plan, c))
+        for path in sorted(owned_paths(c.extra_cilium_values)):
+            clash = next((o for o in sorted(owned)
+                          if o[:len(path)] == path or path[:len(o)] == o), None)
+            if clash is not None:
+                yield Finding("AKM730", ("clusters", c.index, "ciliumValues", *path),
+                              f"cluster `{c.name}`: ciliumValues sets {'.'.join(path)}, "
+                              f"which aksmesh sets ({'.'.join(clash)})",
+                              "change it through the topology's own keys, or leave it out",
+                              at_key=True)
+
+
 def _minor(version: str) -> tuple[int, int]:
     major, minor = version.split(".")[:2]
     return int(major), int(minor)
@@ -603,6 +622,7 @@ PLAN_RULES: tuple[Callable[[Plan], Iterable[Finding]], ...] = (
     check_cluster_references,
     check_unique_services,
     check_rollout,
+    check_extra_cilium_values,
 )
 
 

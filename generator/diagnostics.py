@@ -372,6 +372,11 @@ CODES = _registry(
              "itself, outside the waves' Fleet update runs and behind the Bicep's "
              "kubernetesVersion.",
              "aks:\n  upgradeChannel: stable\nrollout:\n  waves: [...]"),
+        Code("AKM730", E, "extra Cilium value conflicts with aksmesh's",
+             "A cluster's ciliumValues may add Helm values, never set one that aksmesh sets "
+             "from the topology (the cluster's name and id, IPAM, the mesh, encryption, "
+             "Hubble, ...): that would silently undo the plan.",
+             "clusters:\n  - name: ne\n    ciliumValues:\n      cluster:\n        id: 9  # aksmesh sets cluster.id"),
         # 9xx: the output tree
         Code("AKM901", E, "output tree out of date",
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "

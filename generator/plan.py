@@ -8,7 +8,7 @@ output is a `Plan` the backends only read. Defaults come from `topology.schema.j
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -107,6 +107,8 @@ class Cluster:
     cilium_version: str = ""
     wave_index: int | None = None  # position of its wave in `rollout.waves`, if any
     wave_cilium: bool = False  # whether that wave pins its own Cilium version
+    # Extra Helm values from the topology, merged under aksmesh's own (escape hatch).
+    extra_cilium_values: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def azure_names(self) -> dict[str, str]:
@@ -429,6 +431,7 @@ def _plan_cluster(index: int, topology_name: str, c: dict[str, Any], encryption:
                else pool_zones if pool_zones is not None else default_zones(c["region"])),
         mesh_peers=(),
         explicit=frozenset(c),
+        extra_cilium_values=c.get("ciliumValues", {}),
     )
 
 

@@ -199,7 +199,40 @@ def _flows_by_destination(plan: Plan, cluster: Cluster) -> list[tuple[str | None
 
 
 def cilium_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
-    """The complete, non-secret Helm values of one cluster; VALUES_COMMENTS says why."""
+    """The complete, non-secret Helm values of one cluster; VALUES_COMMENTS says why. The
+    topology's extra values go under aksmesh's own (a check refuses any overlap)."""
+    return merge_values(cluster.extra_cilium_values, aksmesh_values(plan, cluster))
+
+
+# Maps aksmesh fills from the plan as a whole: an extra key inside one is a conflict too.
+OWNED_MAPS = (("clustermesh", "config", "clusters"),)
+
+
+def owned_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """The key paths of the leaves of `values` (OWNED_MAPS counting as leaves)."""
+    paths: set[tuple[str, ...]] = set()
+    for key, value in values.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value and path not in OWNED_MAPS:
+            paths |= owned_paths(value, path)
+        else:
+            paths.add(path)
+    return paths
+
+
+def merge_values(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid over `base`, mapping by mapping; `over` wins where both have a leaf."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def aksmesh_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
+    """The values aksmesh decides for one cluster."""
     service: dict[str, Any] = {"type": "LoadBalancer"}
     if cluster.managed:
         service["annotations"] = {
