@@ -233,7 +233,7 @@ def plan(args: argparse.Namespace) -> None:
     elif args.as_json:
         _echo(json.dumps(result.plan.to_json(), indent=2))
     else:
-        _echo(_plan_table(result.plan))
+        _echo(_plan_table(result.plan) + "\n" + report.render_plan_details(result.plan))
     if args.as_json:  # stdout is JSON only; the findings go beside it
         _echo(report.render_text(result.diagnostics), err=True, end="")
     else:
@@ -380,7 +380,7 @@ def _plan_table(plan: Plan) -> str:
     header = ("cluster", "id", "region", "vnet", "node subnet", "pods", "services",
               "dns ip", "mesh ip", "mesh peers")
     rows = [header] + [
-        (c.name, str(c.id), c.region, str(c.vnet_cidr), str(c.node_subnet_cidr),
+        (c.name, str(c.id), c.region if c.managed else f"{c.region} (hybrid)", str(c.vnet_cidr), str(c.node_subnet_cidr),
          str(c.pod_cidr), str(c.service_cidr), str(c.dns_service_ip), str(c.clustermesh_ip),
          ",".join(p.name for p in c.mesh_peers))
         for c in plan.clusters

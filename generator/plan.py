@@ -16,6 +16,11 @@ from typing import Any
 from . import facts
 
 
+# The shape of `aksmesh plan --json` (docs/plan-json.md): raised when a key changes meaning
+# or disappears; new keys may appear without a new version.
+PLAN_FORMAT_VERSION = 1
+
+
 @dataclass(frozen=True)
 class SystemPool:
     vm_size: str
@@ -252,8 +257,10 @@ class Plan:
         return tuple(f for f in self.segmentation or () if f.destination.cluster == cluster.name)
 
     def to_json(self) -> dict[str, Any]:
-        """The plan as JSON-ready data: addresses as strings, field names in camelCase."""
-        return _camel(asdict(self))
+        """The plan as JSON-ready data: addresses as strings, field names in camelCase;
+        docs/plan-json.md documents the shape of this format version."""
+        return {"formatVersion": PLAN_FORMAT_VERSION, **_camel(asdict(self)),
+                "deploymentLocation": self.deployment_location}
 
 
 def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:

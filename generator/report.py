@@ -114,3 +114,42 @@ def render_changes(name: str, tree: object, changes: Sequence[Any] | None) -> st
 def changes_json(changes: Sequence[Any] | None) -> dict[str, Any]:
     return {"formatVersion": 1, "recorded": changes is not None,
             "changes": [c.to_json() for c in changes or ()]}
+
+
+# ---------------------------------------------------------------- plan text, beside the table
+
+
+def render_plan_details(plan: Any) -> str:
+    """What the plan table leaves out: where Azure keeps things, the hybrid members, the
+    rollout waves, global services and cross-cluster flows."""
+    lines = ["", f"Azure: subscription deployment `{plan.name}` in {plan.deployment_location or '-'}"
+             f" (the first Azure cluster's region; keep it first)"]
+    for c in plan.clusters:
+        if c.managed:
+            lines.append(f"  {c.name}: resource group {c.resource_group}, AKS {c.aks_name}, "
+                         f"VNet {c.vnet_name}, nodes in {c.node_resource_group}")
+        else:
+            lines.append(f"  {c.name}: hybrid member, not in Azure: provide its nodes' "
+                         f"routing and a LoadBalancer at {c.clustermesh_ip}")
+    if plan.fleet is not None:
+        lines.append(f"  fleet {plan.fleet.name} in {plan.fleet.resource_group}, update "
+                     f"strategy `{plan.fleet.strategy}`")
+    if plan.rollout:
+        lines += ["", "Rollout waves, in order:"]
+        lines += [f"  {w.index + 1}. {w.name}: {', '.join(w.clusters)} (Cilium "
+                  f"{w.cilium_version}{f', then wait {w.after_wait_seconds}s' if w.after_wait_seconds else ''})"
+                  for w in plan.rollout]
+    if plan.global_services:
+        lines += ["", "Global services:"]
+        for svc in plan.global_services:
+            ports = ", ".join(f"{p.port}/{p.protocol}" for p in svc.ports)
+            lines.append(f"  {svc.namespace}/{svc.name} ({ports}): backends "
+                         f"{', '.join(sorted(svc.backends))}, affinity {svc.affinity}")
+    if plan.segmentation is not None:
+        lines += ["", "Cross-cluster flows allowed (everything else between clusters is "
+                      "denied):" if plan.segmentation else
+                  "Cross-cluster flows: none allowed"]
+        for flow in plan.segmentation:
+            lines.append(f"  {flow.source.cluster}/{flow.source.namespace or '*'} -> "
+                         f"{flow.destination.cluster}/{flow.destination.namespace or '*'}")
+    return "\n".join(lines)
