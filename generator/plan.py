@@ -112,6 +112,8 @@ class Cluster:
     cilium_version: str = ""
     wave_index: int | None = None  # position of its wave in `rollout.waves`, if any
     wave_cilium: bool = False  # whether that wave pins its own Cilium version
+    # Its system pool: aks.systemPool with the cluster's own systemPool laid over it.
+    system_pool: SystemPool | None = None
     # Extra Helm values from the topology, merged under aksmesh's own (escape hatch).
     extra_cilium_values: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -271,6 +273,9 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
     pool_zones = tuple(pool["zones"]) if "zones" in pool else None
     clusters = [_plan_cluster(index, name, c, data["cilium"]["encryption"], pool_zones)
                 for index, c in enumerate(data["clusters"])]
+    clusters = [replace(c, system_pool=_cluster_pool(pool, raw.get("systemPool", {}),
+                                                     pool_zones))
+                for c, raw in zip(clusters, data["clusters"])]
     logs = aks["controlPlaneLogs"]
     endpoints = tuple(MeshPeer(c.name, str(c.clustermesh_ip), facts.CLUSTERMESH_PORT)
                       for c in sorted(clusters, key=lambda c: c.name))
@@ -319,6 +324,13 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
         rollout=waves,
         fleet=_plan_fleet(name, managed) if waves and managed else None,
     )
+
+
+def _cluster_pool(mesh: dict[str, Any], own: dict[str, Any],
+                  zones: tuple[str, ...] | None) -> SystemPool:
+    pool = {**mesh, **own}
+    return SystemPool(pool["vmSize"], pool["count"], zones, pool["maxPods"], pool["osSku"],
+                      pool.get("osDiskType"))
 
 
 def _plan_wave(index: int, wave: dict[str, Any], mesh_cilium: str) -> Wave:
