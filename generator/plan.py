@@ -214,6 +214,9 @@ class Fleet:
     name: str
     deployment: str
     strategy: str
+    # The strategy's stages: the waves with an AKS cluster (a stage of hybrid members only
+    # would name an update group without members).
+    stages: tuple[Wave, ...]
 
 
 @dataclass(frozen=True)
@@ -322,7 +325,7 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
         segmentation=(tuple(_plan_flow(i, f) for i, f in enumerate(data["segmentation"]["allow"]))
                       if "segmentation" in data else None),
         rollout=waves,
-        fleet=_plan_fleet(name, managed) if waves and managed else None,
+        fleet=_plan_fleet(name, managed, waves) if waves and managed else None,
     )
 
 
@@ -347,7 +350,9 @@ def _in_wave(cluster: Cluster, waves: tuple[Wave, ...], mesh_cilium: str) -> Clu
                    wave_cilium=wave.own_cilium)
 
 
-def _plan_fleet(topology_name: str, clusters: list[Cluster]) -> Fleet:
+def _plan_fleet(topology_name: str, clusters: list[Cluster], waves: tuple[Wave, ...]
+                ) -> Fleet:
+    azure = {c.name for c in clusters}
     return Fleet(
         resource_group=f"rg-{topology_name}-fleet",
         # Fleet is a regional resource that manages members anywhere; it lives with the
@@ -356,6 +361,7 @@ def _plan_fleet(topology_name: str, clusters: list[Cluster]) -> Fleet:
         name=f"fleet-{topology_name}",
         deployment=f"{topology_name}-fleet",
         strategy="waves",
+        stages=tuple(w for w in waves if azure & set(w.clusters)),
     )
 
 

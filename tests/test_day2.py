@@ -446,3 +446,14 @@ def test_adding_a_recipient_with_sops_updatekeys_keeps_the_ca_digest(tmp_path):
     assert digest(updated) == digest(first)
     replaced = ca.init_ca(ca.SECRET_NAME, ca.SECRET_NAMESPACE, [str(alice.to_public())])
     assert digest(replaced) != digest(first)
+
+
+def test_a_wave_of_hybrid_members_only_is_no_fleet_stage(fleet):
+    hybrid = WAVES.replace("    serviceCidr: 10.230.0.0/16\n", "    serviceCidr: 10.230.0.0/16\n"
+                           "    managed: false\n    clustermeshIP: 10.30.3.250\n")
+    fleet.deploy(hybrid)
+    main = (fleet.tree / "bicep" / "main.bicep").read_text()
+    fleet_module = main[main.index("module fleet"):]
+    assert "name: 'rest'" in fleet_module and "name: 'canary'" not in fleet_module
+    assert "name: 'fc'" not in fleet_module  # not a member: it is not in Azure
+    assert helmrelease_versions(fleet.tree)["fc"] == "1.20.0"  # still in its Cilium wave
