@@ -38,6 +38,6 @@ def test_adding_one_cluster_to_64_changes_only_the_files_that_must(tmp_path):
     new = "clusters/c065/"
     assert created == {p for p in after if p.startswith(new)}
     # Every existing cluster meets the new peer in its values; the Bicep lists it; the
-    # README and TOPOLOGY.md have a row for it. Nothing else moves.
+    # README and TOPOLOGY.md have a row for it, the state record an entry. Nothing else moves.
     assert changed == ({f"clusters/c{i:03d}/cilium/values.yaml" for i in range(1, 65)}
-                       | {"bicep/main.bicep", "README.md", "TOPOLOGY.md"})
+                       | {"bicep/main.bicep", "README.md", "TOPOLOGY.md", ".aksmesh-state.json"})
