@@ -353,6 +353,10 @@ CODES = _registry(
              "--allow-disruptive names a code or key that no disruptive change of this "
              "run has: it is probably misspelled.",
              "aksmesh render --allow-disruptive clusters.we.idd topologies/mesh.yaml"),
+        Code("AKM713", E, "cluster moved to another region",
+             "Azure does not move a resource group, VNet or AKS cluster between regions: "
+             "the deployment fails, or the cluster would be a new one. Disruptive.",
+             "clusters:\n  - name: we\n    region: swedencentral  # was westeurope"),
         Code("AKM720", E, "unknown cluster in a rollout wave",
              "A rollout wave names a cluster the topology does not define.",
              "rollout:\n  waves:\n    - {name: canary, clusters: [wee]}"),

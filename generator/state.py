@@ -196,6 +196,15 @@ def _cluster_changes(was: dict[str, Any], c: Cluster, peers: str) -> list[Change
             "AKM701",
             "keep the id; a cluster keeps its id for life (remove the cluster and add it "
             "back under a new id if you must)"))
+    if c.managed and was.get("managed", True) and was.get("region") not in (None, c.region):
+        changes.append(Change(
+            "disruptive", f"clusters.{name}.region", ("clusters", c.index, "region"),
+            f"cluster `{name}` region {was['region']} -> {c.region}",
+            f"Azure cannot move `{name}`'s resource group, VNet or AKS cluster: the "
+            f"deployment fails on the resource group's location, and a cluster in "
+            f"{c.region} would be a new one",
+            "AKM713", "keep the region; to move, add a new cluster in the new region with "
+                      "new ranges and id, migrate, then remove this one"))
     for key in ("vnetCidr", "nodeSubnetCidr", "podCidr", "serviceCidr", "dnsServiceIP",
                 "clustermeshIP"):
         now = str(getattr(c, _ATTRIBUTES[key]))

@@ -102,6 +102,8 @@ def test_render_records_the_running_mesh_in_an_owned_file(fleet):
      "AKM704"),
     (("clusters:\n", "cilium:\n  encryption: none  # !AKM705\nclusters:\n"),
      "cilium.encryption"),
+    (("    region: westeurope\n", "    region: swedencentral  # !AKM713\n"),
+     "clusters.we.region"),
 ])
 def test_a_disruptive_change_is_refused_located_until_acknowledged(fleet, change,
                                                                    acknowledgement):
