@@ -141,7 +141,9 @@ def classify(previous: dict[str, Any], plan: Plan, ca: SharedCa | None) -> list[
         was = old_by_id.get(c.id)
         if c.name not in old and was is not None and was["name"] not in new:
             renamed[c.name] = was["name"]
-    others = lambda name: ", ".join(sorted(n for n in new if n != name)) or "none"  # noqa: E731
+
+    def others(name: str) -> str:
+        return ", ".join(sorted(n for n in new if n != name)) or "none"
 
     for c in plan.clusters:
         if c.name in renamed:
