@@ -13,6 +13,10 @@ from typing import NamedTuple
 # 1.34 leaves support at the end of November 2026.
 AKS_SUPPORT_AS_OF = "2026-11"
 AKS_SUPPORTED_MINORS = ("1.35", "1.36", "1.37")
+# AKS upgrades a cluster one minor version at a time and never downgrades one (AKS docs,
+# "Upgrade options for AKS clusters": skipping minor versions is not supported; AKS
+# Kubernetes version policy).
+KUBERNETES_MAX_MINOR_STEP = 1
 
 # Cilium chart versions aksmesh renders values for (values schema of chart 1.20.0).
 CILIUM_SUPPORTED_MINORS = ("1.20",)
@@ -23,6 +27,8 @@ CILIUM_DEFAULT_VERSION = "1.20.0"
 # v1.20.2), and Cilium's clustermesh upgrade workflow tests a mesh with one minor version of
 # skew (.github/workflows/tests-clustermesh-upgrade.yaml, cilium/cilium#27232).
 CILIUM_MESH_MAX_MINOR_SKEW = 1
+# The same source: a Cilium upgrade goes to the next minor release only.
+CILIUM_MAX_MINOR_STEP = 1
 CILIUM_MESH_SKEW_SOURCE = ("Cilium's upgrade guide: upgrades only between consecutive minor "
                            "releases, one minor of skew in a mesh")
 

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import facts
 from .diagnostics import Finding
 
 if TYPE_CHECKING:
@@ -283,7 +284,7 @@ def _cilium_changes(old: dict[str, dict[str, Any]], plan: Plan) -> list[Change]:
                                   f"keep {before} or newer; Cilium's only tested rollback "
                                   "(to the previous minor) is its upgrade guide's manual "
                                   "procedure, not a version edit"))
-        elif new_v[0] != old_v[0] or new_v[1] > old_v[1] + 1:
+        elif new_v[0] != old_v[0] or new_v[1] > old_v[1] + facts.CILIUM_MAX_MINOR_STEP:
             changes.append(Change("refused", key, path, summary,
                                   "Cilium upgrades one minor version at a time", "AKM710",
                                   f"upgrade to {old_v[0]}.{old_v[1] + 1} first (Cilium "
@@ -309,7 +310,7 @@ def _mesh_changes(previous: dict[str, Any], plan: Plan, ca: SharedCa | None) -> 
             changes.append(Change("refused", "kubernetesVersion", ("kubernetesVersion",),
                                   summary, "AKS does not downgrade a cluster", "AKM709",
                                   f"keep {before}"))
-        elif new[1] > old[1] + 1:
+        elif new[0] != old[0] or new[1] > old[1] + facts.KUBERNETES_MAX_MINOR_STEP:
             changes.append(Change("refused", "kubernetesVersion", ("kubernetesVersion",),
                                   summary, "AKS upgrades one minor version at a time",
                                   "AKM709", f"upgrade to {old[0]}.{old[1] + 1} first (AKS "
