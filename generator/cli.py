@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
 
     validate_ = command("validate", validate, "Check topologies; write nothing.")
     _topologies(validate_)
+    _out(validate_)
+    _acknowledge(validate_)
     _strict(validate_)
     _format(validate_)
 
@@ -79,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="Topology file, such as topologies/eu-three-regions.yaml.")
     plan_.add_argument("--json", dest="as_json", action="store_true",
                        help="Print the plan as JSON.")
+    plan_.add_argument("--diff", action="store_true",
+                       help="Print each change against the committed tree's state record, "
+                            "its class (safe, rolling, disruptive, refused) and its effect "
+                            "on the running clusters.")
+    _out(plan_)
+    _acknowledge(plan_)
 
     for name, run, summary in (
             ("render", render, "Render topologies into OUT/<name>/, atomically: all files "
@@ -87,9 +95,8 @@ def _parser() -> argparse.ArgumentParser:
                              "(a CI drift gate).")):
         rendering = command(name, run, summary)
         _topologies(rendering)
-        rendering.add_argument("-o", "--out", type=_output_directory, default=Path("out"),
-                               help="Directory that holds one tree per topology "
-                                    "(default: out).")
+        _out(rendering)
+        _acknowledge(rendering)
         _strict(rendering)
         rendering.add_argument(
             "--bicep-types", type=_directory, metavar="DIR",
@@ -160,6 +167,22 @@ def _topologies(parser: argparse.ArgumentParser) -> None:
                         help="Topology file(s), such as topologies/eu-three-regions.yaml.")
 
 
+def _out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--out", type=_output_directory, default=Path("out"),
+                        help="Directory that holds one tree per topology (default: out); "
+                             "each topology is compared with the state record of its tree "
+                             "there.")
+
+
+def _acknowledge(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-disruptive", dest="acknowledged", action="append", default=[],
+        metavar="CODE|KEY",
+        help="Accept a disruptive change against the committed tree: by code (AKM701, every "
+             "such change) or by the key the error names (clusters.we.id). Repeatable. "
+             "Refused changes (downgrades, skipped minors) cannot be accepted.")
+
+
 def _strict(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="Treat warnings as errors.")
 
@@ -223,7 +246,8 @@ class _Version(argparse.Action):
 
 
 def validate(args: argparse.Namespace) -> None:
-    options = compiler.Options(strict=args.strict)
+    options = compiler.Options(strict=args.strict, out=args.out,
+                               acknowledged=tuple(args.acknowledged))
     results = [compiler.validate(path, options) for path in args.topologies]
     diagnostics = [d for r in results for d in r.diagnostics]
     _emit(diagnostics, args.fmt)
@@ -231,21 +255,31 @@ def validate(args: argparse.Namespace) -> None:
 
 
 def plan(args: argparse.Namespace) -> None:
-    result = compiler.validate(args.topology)
-    if not result.ok or result.plan is None:
+    options = compiler.Options(out=args.out, acknowledged=tuple(args.acknowledged))
+    result = compiler.validate(args.topology, options)
+    # --diff shows the changes that make the run fail too: that is what it is for.
+    if result.plan is None or (not result.ok and not (args.diff and result.changes)):
         _emit(result.diagnostics, "text")
         _exit(result.diagnostics)
     assert result.plan is not None
-    answer = compiler.mesh_answer(result.plan)
-    if args.as_json:
-        _echo(json.dumps(result.plan.to_json() | answer, indent=2))
+    if args.diff:
+        tree = args.out / result.plan.name
+        _echo(json.dumps(report.changes_json(result.changes), indent=2) if args.as_json
+              else report.render_changes(result.plan.name, tree, result.changes))
+    elif args.as_json:
+        _echo(json.dumps(result.plan.to_json() | compiler.mesh_answer(result.plan), indent=2))
     else:
-        _echo(_plan_table(result.plan) + _mesh_answer_text(answer))
-    _emit(result.diagnostics, "text")
+        _echo(_plan_table(result.plan) + "\n" + report.render_plan_details(result.plan)
+              + _mesh_answer_text(compiler.mesh_answer(result.plan)))
+    if args.as_json:  # stdout is JSON only; the findings go beside it
+        _echo(report.render_text(result.diagnostics), err=True, end="")
+    else:
+        _emit(result.diagnostics, "text")
     _exit(result.diagnostics)
 
 
 def render(args: argparse.Namespace) -> None:
+    from .render import REMOVED_FILE
     from .write import WriteRefused, write_tree
 
     results = _compile_all(args)
@@ -264,6 +298,10 @@ def render(args: argparse.Namespace) -> None:
         counts = {s: sum(c.status == s for c in changes)
                   for s in ("created", "changed", "removed", "unchanged")}
         _echo(f"{root}: " + ", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
+        if any(c.path == REMOVED_FILE and c.status != "unchanged" for c in changes):
+            names = ", ".join(c["name"] for c in result.removed)
+            _echo(f"{root}: removed from the topology, still running: {names}; the cleanup, "
+                  f"in order: {root / REMOVED_FILE}", err=True)
     _exit([d for r in results for d in r.diagnostics])
 
 
@@ -379,7 +417,7 @@ def _options(args: argparse.Namespace) -> compiler.Options:
 
     references = References(args.bicep_types, tuple(args.crd_schemas),
                             args.cilium_values_schema)
-    return compiler.Options(args.strict, references)
+    return compiler.Options(args.strict, references, args.out, tuple(args.acknowledged))
 
 
 def _fail(message: str, hint: str = "") -> NoReturn:
@@ -433,7 +471,7 @@ def _plan_table(plan: Plan) -> str:
     header = ("cluster", "id", "region", "vnet", "node subnet", "pods", "services",
               "dns ip", "mesh ip", "mesh peers")
     rows = [header] + [
-        (c.name, str(c.id), c.region, str(c.vnet_cidr), str(c.node_subnet_cidr),
+        (c.name, str(c.id), c.region if c.managed else f"{c.region} (hybrid)", str(c.vnet_cidr), str(c.node_subnet_cidr),
          str(c.pod_cidr), str(c.service_cidr), str(c.dns_service_ip), str(c.clustermesh_ip),
          ",".join(p.name for p in c.mesh_peers))
         for c in plan.clusters

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from .check import check_document, check_plan
 from .diagnostics import Diagnostic, diagnostic, has_errors, strict as strictly
-from .load import (Document, LoadError, load_schema, load_shared_ca, load_topology,
-                   shared_ca_path)
+from .load import (Document, LoadError, load_schema, load_shared_ca, load_state,
+                   load_topology, shared_ca_path)
 from .plan import Plan, plan_topology
+from .state import Change
 from .verify import References
 
 if TYPE_CHECKING:
@@ -28,6 +29,11 @@ class Options:
     # The moment the CA's remaining lifetime is judged against (None: now). Only findings
     # depend on it, never the rendered files.
     now: datetime.datetime | None = None
+    # Where the committed output trees are: each topology's plan is compared with the state
+    # record of its tree there (state.STATE_FILE). None: compare nothing.
+    out: Path | None = None
+    # Disruptive changes the user accepts, by code (AKM701) or key (clusters.we.id).
+    acknowledged: tuple[str, ...] = ()
 
 
 @dataclass
@@ -38,6 +44,11 @@ class Result:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     plan: Plan | None = None
     files: dict[str, str] | None = None
+    # The changes against the committed state record; None when there is none to compare.
+    changes: list[Change] | None = None
+    # Clusters the committed tree records as removed, newly or before: their cleanup
+    # (REMOVED.md) stays in the tree.
+    removed: tuple[dict, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -59,7 +70,53 @@ def validate(path: Path, options: Options = Options(), display: str | None = Non
         findings = check_plan(plan)
         result.plan = plan
     result.diagnostics = _finish(document, findings, options)
+    if result.plan is not None and options.out is not None and result.ok:
+        result.changes, result.removed, compared = _compare_with_record(
+            path, document, result.plan, options)
+        result.diagnostics += strictly(compared) if options.strict else compared
     return result
+
+
+def _compare_with_record(path: Path, document: Document, plan: Plan, options: Options
+                         ) -> tuple[list[Change] | None, tuple[dict, ...], list[Diagnostic]]:
+    """The plan's changes against the committed tree's state record, and the errors for
+    those that are refused or disruptive and not acknowledged."""
+    from . import state
+    from .ca import CaError
+
+    assert options.out is not None
+    record_path = options.out / plan.name / state.STATE_FILE
+    try:
+        previous = load_state(options.out / plan.name)
+    except (OSError, ValueError) as error:
+        previous = error
+    if previous is None:
+        return None, (), []  # a first render: nothing runs yet
+    if not state.readable(previous):
+        return None, (), [diagnostic(
+            "AKM711", str(record_path), 1, 1,
+            f"the committed state record cannot be read"
+            f"{': ' + str(previous) if isinstance(previous, Exception) else ''}",
+            f"restore it from Git (`git checkout -- {record_path}`); it is written by "
+            "`aksmesh render`, never by hand")]
+    try:
+        ca = load_shared_ca(path)
+    except (CaError, OSError, UnicodeDecodeError):
+        ca = None  # compile_topology says what is wrong with it
+    changes = state.classify(previous, plan, ca)
+    diagnostics = []
+    for finding in state.findings(changes, options.acknowledged):
+        if finding.code == "AKM706":  # the CA lives beside the topology, not in it
+            diagnostics.append(diagnostic(finding.code, str(shared_ca_path(path)), 1, 1,
+                                          finding.message, finding.hint))
+        else:
+            diagnostics.append(document.locate(finding))
+    for unmatched in state.unmatched_acknowledgements(changes, options.acknowledged):
+        diagnostics.append(diagnostic(
+            "AKM712", document.file, 1, 1,
+            f"--allow-disruptive {unmatched} matches no disruptive change of `{plan.name}`",
+            "name a code (AKM701) or a key (clusters.we.id) as the error gives it"))
+    return changes, state.removed_clusters(previous, plan), sorted(diagnostics)
 
 
 def compile_topology(path: Path, options: Options = Options(), display: str | None = None
@@ -75,7 +132,8 @@ def compile_topology(path: Path, options: Options = Options(), display: str | No
     if ca is not None:
         findings += _ca_lifetime(ca, shared_ca_path(path), options.now)
     if not has_errors(findings):
-        rendered = render(result.plan, ca, options.references.described(result.plan))
+        rendered = render(result.plan, ca, options.references.described(result.plan),
+                          result.removed)
         findings += verify(result.plan, rendered, options.references)
     result.diagnostics += strictly(findings) if options.strict else findings
     if result.ok:

@@ -412,6 +412,85 @@ CODES = _registry(
              "is not what scripts/derive_data.py writes: the installation is damaged. The "
              "check it was for cannot run, so nothing is written.",
              "generator/data/cilium/values.schema.json  # truncated by a failed copy"),
+        # 7xx: changes to a running mesh (against the committed .aksmesh-state.json)
+        Code("AKM701", E, "cluster id changed",
+             "A running cluster's Cilium id is part of every security identity of its "
+             "endpoints: changing it breaks policies and connections across the mesh. "
+             "Disruptive: refused until acknowledged with --allow-disruptive.",
+             "clusters:\n  - name: we\n    id: 5  # the committed tree says 2"),
+        Code("AKM702", E, "cluster renamed",
+             "The name of a cluster names its Azure resources and its Flux tree: a rename "
+             "creates a new stack and orphans the running cluster. Disruptive.",
+             "clusters:\n  - name: west  # was `we`, same id"),
+        Code("AKM703", E, "cluster address changed",
+             "The VNet, node subnet, pod or service range, DNS service IP or ClusterMesh IP "
+             "of a running cluster cannot change in place. Disruptive.",
+             "clusters:\n  - name: we\n    podCidr: 10.121.0.0/16  # was 10.120.0.0/16"),
+        Code("AKM704", E, "maxConnectedClusters changed",
+             "clustermesh.maxConnectedClusters sets the identity bits of every cluster: "
+             "changing it means reinstalling Cilium everywhere. Disruptive.",
+             "cilium:\n  maxConnectedClusters: 511  # was 255"),
+        Code("AKM705", E, "encryption mode changed",
+             "Switching WireGuard on or off restarts Cilium everywhere; clusters in "
+             "different modes cannot talk meanwhile. Disruptive.",
+             "cilium:\n  encryption: none  # was wireguard"),
+        Code("AKM706", E, "shared CA replaced",
+             "A new CA makes every cluster re-issue its mesh certificates; clusters on "
+             "different CAs cannot authenticate each other until all have. Disruptive.",
+             "aksmesh ca init topologies/mesh.yaml --force ...  # then render"),
+        Code("AKM707", E, "cluster removed",
+             "The cluster leaves the mesh, but Azure keeps its resources (incremental "
+             "deployment) and it keeps running without its Flux tree. Disruptive: render "
+             "writes REMOVED.md with the cleanup, once acknowledged.",
+             "clusters:  # `fc` no longer listed"),
+        Code("AKM708", E, "deployment location changed",
+             "The subscription deployment lives in the first Azure cluster's region; ARM "
+             "refuses the same deployment name in another location. Disruptive.",
+             "clusters:  # the first cluster, ne (northeurope), removed or moved down"),
+        Code("AKM709", E, "Kubernetes downgrade or skipped minor",
+             "AKS neither downgrades a cluster nor skips a minor version when it "
+             "upgrades. Refused: no acknowledgement makes it work.",
+             'kubernetesVersion: "1.35"  # the committed tree says 1.37'),
+        Code("AKM710", E, "Cilium downgrade or skipped minor",
+             "Cilium upgrades one minor release at a time and does not downgrade a running "
+             "release (Cilium upgrade guide). Refused.",
+             'cilium:\n  version: "1.19.0"  # the committed tree says 1.20.0'),
+        Code("AKM711", E, "state record not readable",
+             "The tree's .aksmesh-state.json, which records the running mesh, is not what "
+             "aksmesh writes: without it changes cannot be classified.",
+             "out/mesh/.aksmesh-state.json  # edited by hand, or cut short"),
+        Code("AKM712", W, "acknowledgement matches no change",
+             "--allow-disruptive names a code or key that no disruptive change of this "
+             "run has: it is probably misspelled.",
+             "aksmesh render --allow-disruptive clusters.we.idd topologies/mesh.yaml"),
+        Code("AKM713", E, "cluster moved to another region",
+             "Azure does not move a resource group, VNet or AKS cluster between regions: "
+             "the deployment fails, or the cluster would be a new one. Disruptive.",
+             "clusters:\n  - name: we\n    region: swedencentral  # was westeurope"),
+        Code("AKM720", E, "unknown cluster in a rollout wave",
+             "A rollout wave names a cluster the topology does not define.",
+             "rollout:\n  waves:\n    - {name: canary, clusters: [wee]}"),
+        Code("AKM721", E, "cluster in no wave or in several",
+             "With rollout waves, every cluster is in exactly one wave: a Fleet update run "
+             "upgrades only the members of its stages' groups.",
+             "rollout:\n  waves:\n    - {name: canary, clusters: [ne]}  # we, fc in no wave"),
+        Code("AKM722", E, "Cilium versions too far apart across waves",
+             "Clusters of one mesh may differ by at most one Cilium minor version while an "
+             "upgrade rolls out (Cilium's upgrade guide).",
+             'rollout:\n  waves:\n    - {name: canary, clusters: [ne], cilium: {version: "1.22.0"}}'),
+        Code("AKM723", E, "duplicate wave name",
+             "Each wave becomes a Fleet update group and stage: names are unique.",
+             "rollout:\n  waves:\n    - {name: canary, ...}\n    - {name: canary, ...}"),
+        Code("AKM724", E, "auto-upgrade channel conflicts with rollout waves",
+             "aks.upgradeChannel `stable` or `rapid` makes AKS upgrade minor versions by "
+             "itself, outside the waves' Fleet update runs and behind the Bicep's "
+             "kubernetesVersion.",
+             "aks:\n  upgradeChannel: stable\nrollout:\n  waves: [...]"),
+        Code("AKM730", E, "extra Cilium value conflicts with aksmesh's",
+             "A cluster's ciliumValues may add Helm values, never set one that aksmesh sets "
+             "from the topology (the cluster's name and id, IPAM, the mesh, encryption, "
+             "Hubble, ...): that would silently undo the plan.",
+             "clusters:\n  - name: ne\n    ciliumValues:\n      cluster:\n        id: 9  # aksmesh sets cluster.id"),
         # 9xx: the output tree
         Code("AKM901", E, "output tree out of date",
              "`aksmesh check` found a file that differs from what `aksmesh render` writes, "

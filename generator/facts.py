@@ -13,10 +13,29 @@ from typing import NamedTuple
 # 1.34 leaves support at the end of November 2026.
 AKS_SUPPORT_AS_OF = "2026-11"
 AKS_SUPPORTED_MINORS = ("1.35", "1.36", "1.37")
+# AKS upgrades a cluster one minor version at a time and never downgrades one (AKS docs,
+# "Upgrade options for AKS clusters": skipping minor versions is not supported; AKS
+# Kubernetes version policy).
+KUBERNETES_MAX_MINOR_STEP = 1
 
 # Cilium chart versions aksmesh renders values for (values schema of chart 1.20.0).
 CILIUM_SUPPORTED_MINORS = ("1.20",)
 CILIUM_DEFAULT_VERSION = "1.20.0"
+# Clusters of one ClusterMesh may run different Cilium versions while an upgrade rolls out,
+# at most one minor apart: "The only tested rollback and upgrade path is between
+# consecutive minor releases" (cilium/cilium Documentation/operations/upgrade-warning.rst,
+# v1.20.2), and Cilium's clustermesh upgrade workflow tests a mesh with one minor version of
+# skew (.github/workflows/tests-clustermesh-upgrade.yaml, cilium/cilium#27232).
+CILIUM_MESH_MAX_MINOR_SKEW = 1
+# The same source: a Cilium upgrade goes to the next minor release only.
+CILIUM_MAX_MINOR_STEP = 1
+CILIUM_MESH_SKEW_SOURCE = ("Cilium's upgrade guide: upgrades only between consecutive minor "
+                           "releases, one minor of skew in a mesh")
+
+# AKS auto-upgrade channels that move a cluster's minor version by themselves (AKS docs,
+# "Automatically upgrade an AKS cluster"): with rollout waves, minor upgrades come from
+# Fleet update runs instead, and these would race both them and the Bicep's version.
+FLEET_CONFLICTING_CHANNELS = ("stable", "rapid")
 
 # Azure public-cloud regions (`az account list-locations --query "[].name"`), 2026.
 AZURE_REGIONS = frozenset(
@@ -167,6 +186,8 @@ MAX_RESOURCES_PER_TEMPLATE = 800
 # the parsed template): full-mesh has a cluster module and a peerings module per cluster;
 # avnm a cluster module per cluster, and the mesh's resource group and module once.
 MAIN_TEMPLATE_RESOURCES = {"full-mesh": (2, 0), "avnm": (1, 2)}
+# With rollout waves, main.bicep also deploys the fleet's resource group and module, once.
+FLEET_MAIN_TEMPLATE_RESOURCES = 2
 # Azure Virtual Network Manager: VNets in one connected group by default (raised on request).
 AVNM_MAX_CONNECTED_GROUP_VNETS = 250
 # main.bicep deploys the cluster stacks one at a time, in topology order: a Kubernetes
@@ -211,6 +232,12 @@ API_VERSIONS = {
     "Microsoft.ContainerService/managedClusters": "2026-05-01",
     "Microsoft.OperationalInsights/workspaces": "2026-03-01",
     "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+    # Azure Kubernetes Fleet Manager, for staged upgrades (rollout waves): 2026-06-01, the
+    # version the issue's type data names (generated/containerservice/
+    # microsoft.containerservice/fleet/2026-06-01 in bicep-types-az).
+    "Microsoft.ContainerService/fleets": "2026-06-01",
+    "Microsoft.ContainerService/fleets/members": "2026-06-01",
+    "Microsoft.ContainerService/fleets/updateStrategies": "2026-06-01",
 }
 # Types of the table above whose type data aksmesh does not ship (generator/data/bicep-types,
 # derived by scripts/derive_data.py; its AZURE_WITHOUT_UPSTREAM says why): their bodies are

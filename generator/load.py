@@ -395,3 +395,15 @@ def load_shared_ca(topology: Path):
     if not path.is_file():
         return None
     return inspect_ca_file(path.read_text(encoding="utf-8"), path.name)
+
+
+def load_state(tree: Path) -> Any:
+    """The state record a committed output tree holds (state.STATE_FILE), parsed; None
+    when the tree has none yet. Raises ValueError when it is not JSON, OSError when it
+    cannot be read."""
+    from .state import STATE_FILE
+
+    path = tree / STATE_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))

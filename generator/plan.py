@@ -9,12 +9,17 @@ output is a `Plan` the backends only read. Defaults come from `topology.schema.j
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from . import facts
+
+
+# The shape of `aksmesh plan --json` (docs/plan-json.md): raised when a key changes meaning
+# or disappears; new keys may appear without a new version.
+PLAN_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,14 @@ class Cluster:
     zones: tuple[str, ...]  # availability zones of the system pool, decided per region
     mesh_peers: tuple[MeshPeer, ...]
     explicit: frozenset[str]  # keys written in the topology, as opposed to defaulted
+    # The Cilium chart this cluster runs: its rollout wave's version, else the mesh's.
+    cilium_version: str = ""
+    wave_index: int | None = None  # position of its wave in `rollout.waves`, if any
+    wave_cilium: bool = False  # whether that wave pins its own Cilium version
+    # Its system pool: aks.systemPool with the cluster's own systemPool laid over it.
+    system_pool: SystemPool | None = None
+    # Extra Helm values from the topology, merged under aksmesh's own (escape hatch).
+    extra_cilium_values: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def azure_names(self) -> dict[str, str]:
@@ -220,6 +233,34 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class Wave:
+    """One stage of a staged rollout: its clusters take a Cilium version (GitOps) and a
+    Kubernetes upgrade (a Fleet update run's stage) together, after the waves before."""
+
+    index: int  # position in `rollout.waves`
+    name: str
+    clusters: tuple[str, ...]
+    cilium_version: str  # its own, else the mesh's
+    after_wait_seconds: int  # Fleet waits this long after the stage before the next one
+    own_cilium: bool  # the wave pins its own Cilium version
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The Azure Kubernetes Fleet Manager whose update runs upgrade the managed clusters
+    wave by wave: each wave is an update group and a stage of one update strategy."""
+
+    resource_group: str
+    location: str
+    name: str
+    deployment: str
+    strategy: str
+    # The strategy's stages: the waves with an AKS cluster (a stage of hybrid members only
+    # would name an update group without members).
+    stages: tuple[Wave, ...]
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     kubernetes_version: str
@@ -237,6 +278,8 @@ class Plan:
     peerings: tuple[Peering, ...]
     global_services: tuple[GlobalService, ...]
     segmentation: tuple[Flow, ...] | None  # None: no restriction between clusters
+    rollout: tuple[Wave, ...] = ()  # () : every cluster at once
+    fleet: Fleet | None = None  # only with rollout waves and Azure clusters
 
     @cached_property  # read in loops by checks and templates
     def managed_clusters(self) -> tuple[Cluster, ...]:
@@ -347,8 +390,10 @@ class Plan:
         return tuple(rows)
 
     def to_json(self) -> dict[str, Any]:
-        """The plan as JSON-ready data: addresses as strings, field names in camelCase."""
-        return _camel(asdict(self))
+        """The plan as JSON-ready data: addresses as strings, field names in camelCase;
+        docs/plan-json.md documents the shape of this format version."""
+        return {"formatVersion": PLAN_FORMAT_VERSION, **_camel(asdict(self)),
+                "deploymentLocation": self.deployment_location}
 
 
 def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
@@ -359,9 +404,15 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
     pool_zones = tuple(pool["zones"]) if "zones" in pool else None
     clusters = [_plan_cluster(index, name, c, data["cilium"]["encryption"], pool_zones)
                 for index, c in enumerate(data["clusters"])]
+    clusters = [replace(c, system_pool=_cluster_pool(pool, raw.get("systemPool", {}),
+                                                     pool_zones))
+                for c, raw in zip(clusters, data["clusters"])]
     logs = aks["controlPlaneLogs"]
     endpoints = mesh_endpoints(clusters)
     clusters = [_with_mesh_peers(c, endpoints) for c in clusters]
+    waves = tuple(_plan_wave(i, w, data["cilium"]["version"])
+                  for i, w in enumerate(data.get("rollout", {}).get("waves", ())))
+    clusters = [_in_wave(c, waves, data["cilium"]["version"]) for c in clusters]
     managed = [c for c in clusters if c.managed]
     return Plan(
         name=name,
@@ -400,6 +451,44 @@ def plan_topology(topology: dict[str, Any], schema: dict[str, Any]) -> Plan:
                               for i, s in enumerate(data["globalServices"])),
         segmentation=(tuple(_plan_flow(i, f) for i, f in enumerate(data["segmentation"]["allow"]))
                       if "segmentation" in data else None),
+        rollout=waves,
+        fleet=_plan_fleet(name, managed, waves) if waves and managed else None,
+    )
+
+
+def _cluster_pool(mesh: dict[str, Any], own: dict[str, Any],
+                  zones: tuple[str, ...] | None) -> SystemPool:
+    pool = {**mesh, **own}
+    return SystemPool(pool["vmSize"], pool["count"], zones, pool["maxPods"], pool["osSku"],
+                      pool.get("osDiskType"))
+
+
+def _plan_wave(index: int, wave: dict[str, Any], mesh_cilium: str) -> Wave:
+    return Wave(index, wave["name"], tuple(wave["clusters"]),
+                wave.get("cilium", {}).get("version", mesh_cilium),
+                wave.get("afterWaitSeconds", 0), "version" in wave.get("cilium", {}))
+
+
+def _in_wave(cluster: Cluster, waves: tuple[Wave, ...], mesh_cilium: str) -> Cluster:
+    wave = next((w for w in waves if cluster.name in w.clusters), None)
+    if wave is None:
+        return replace(cluster, cilium_version=mesh_cilium)
+    return replace(cluster, cilium_version=wave.cilium_version, wave_index=wave.index,
+                   wave_cilium=wave.own_cilium)
+
+
+def _plan_fleet(topology_name: str, clusters: list[Cluster], waves: tuple[Wave, ...]
+                ) -> Fleet:
+    azure = {c.name for c in clusters}
+    return Fleet(
+        resource_group=f"rg-{topology_name}-fleet",
+        # Fleet is a regional resource that manages members anywhere; it lives with the
+        # first cluster, where the deployment record lives too.
+        location=clusters[0].region,
+        name=f"fleet-{topology_name}",
+        deployment=f"{topology_name}-fleet",
+        strategy="waves",
+        stages=tuple(w for w in waves if azure & set(w.clusters)),
     )
 
 
@@ -606,6 +695,7 @@ def _plan_cluster(index: int, topology_name: str, c: dict[str, Any], encryption:
                else pool_zones if pool_zones is not None else default_zones(c["region"])),
         mesh_peers=(),
         explicit=frozenset(c),
+        extra_cilium_values=c.get("ciliumValues", {}),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from . import facts, shipped, yaml_text
+from . import facts, shipped, state, yaml_text
 from .cache import cache_dir
 from .helm_values import merged_values
 from .ca import SECRET_NAME, SharedCa
@@ -40,6 +40,8 @@ SHARED_FLUX_FILES = {
     f"{MESH_VALUES_DIR}/kustomization.yaml": "flux/cilium-mesh/kustomization.yaml.j2",
 }
 MESH_VALUES_FILE = f"{MESH_VALUES_DIR}/mesh-values.yaml"
+# With rollout waves: the Fleet Manager fleet whose update strategy stages them.
+FLEET_FILES = {"bicep/modules/fleet.bicep": "bicep/modules/fleet.bicep.j2"}
 # Path under clusters/<name>/ → template, for files rendered once per cluster.
 CLUSTER_FILES = {
     "kustomization.yaml": "flux/cluster-kustomization.yaml.j2",
@@ -61,6 +63,8 @@ SEGMENTATION_FILE = "mesh-apps/cross-cluster-ingress.yaml"
 # Above this many clusters TOPOLOGY.md keeps its table and leaves the diagram out.
 DIAGRAM_MAX_CLUSTERS = 12
 SHARED_CA_DIR = "cilium-ca"
+# The cleanup of clusters the topology no longer has, while the state record remembers them.
+REMOVED_FILE = "REMOVED.md"
 
 
 @dataclass(frozen=True)
@@ -152,10 +156,11 @@ def cluster_files(plan: Plan) -> dict[str, str]:
     return files
 
 
-def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None = None
-           ) -> Rendered:
+def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None = None,
+           removed: tuple[dict[str, Any], ...] = ()) -> Rendered:
     """`verified`: what verify checks each kind of file against, in words (the README
-    says it); by default the data aksmesh ships."""
+    says it); by default the data aksmesh ships. `removed`: the clusters the state record
+    holds that the topology no longer has (REMOVED.md says how to take them down)."""
     env = jinja_env()
     context = CaContext(ca is not None, ca.secret_name if ca else SECRET_NAME,
                         ca.file_name if ca else "", ca.recipients if ca else ())
@@ -164,7 +169,8 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
     files = {"README.md": env.get_template("README.md.j2").render(plan=plan, ca=context,
                                                                    facts=facts,
                                                                    verified=verified)}
-    for path, template in {**BICEP_FILES, **PEERING_FILES[plan.peering]}.items():
+    bicep = {**BICEP_FILES, **PEERING_FILES[plan.peering], **(FLEET_FILES if plan.fleet else {})}
+    for path, template in bicep.items():
         files[path] = env.get_template(template).render(plan=plan, facts=facts)
     files["TOPOLOGY.md"] = render_topology_page(plan, env)
     for path, template in SHARED_FLUX_FILES.items():
@@ -179,7 +185,9 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
                            "policies": plan.segmentation_policies(cluster)}
         for path, template in templates.items():
             files[f"clusters/{cluster.name}/{path}"] = template.render(cluster_context)
-        values[cluster.name] = cluster_values(plan, cluster)
+        # The topology's extra values go under aksmesh's own (a check refuses any overlap).
+        values[cluster.name] = merged_values(cluster.extra_cilium_values,
+                                             cluster_values(plan, cluster))
         files[f"clusters/{cluster.name}/{VALUES_FILE}"] = yaml_text.dump(
             values[cluster.name], CLUSTER_VALUES_COMMENTS, _values_header(plan, cluster))
     if ca is not None:
@@ -188,6 +196,12 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
         files[f"{SHARED_CA_DIR}/kustomization.yaml"] = env.get_template(
             "flux/cilium-ca/kustomization.yaml.j2").render(ca=context)
         files[".sops.yaml"] = env.get_template("flux/sops.yaml.j2").render(ca=context)
+    # What the running mesh will be once this tree is deployed: the next render compares
+    # its topology with this record (state.classify).
+    files[state.STATE_FILE] = state.dump(state.record(plan, ca, removed))
+    if removed:
+        files[REMOVED_FILE] = env.get_template("REMOVED.md.j2").render(
+            plan=plan, removed=removed, facts=facts)
     return Rendered(dict(sorted(files.items())), values, shared)
 
 
@@ -253,6 +267,27 @@ def mesh_values(plan: Plan) -> dict[str, Any]:
                              "certValidityDuration": facts.LEAF_CERT_VALIDITY_DAYS}},
         },
     }
+
+
+def aksmesh_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
+    """Every value aksmesh decides for one cluster: the shared ones and the cluster's own."""
+    return merged_values(mesh_values(plan), cluster_values(plan, cluster))
+
+
+# Maps aksmesh fills from the plan as a whole: an extra key inside one is a conflict too.
+OWNED_MAPS = (("clustermesh", "config", "clusters"),)
+
+
+def owned_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """The key paths of the leaves of `values` (OWNED_MAPS counting as leaves)."""
+    paths: set[tuple[str, ...]] = set()
+    for key, value in values.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value and path not in OWNED_MAPS:
+            paths |= owned_paths(value, path)
+        else:
+            paths.add(path)
+    return paths
 
 
 def cluster_values(plan: Plan, cluster: Cluster) -> dict[str, Any]:
@@ -350,9 +385,9 @@ CLUSTER_VALUES_COMMENTS = VALUES_COMMENTS | {
 }
 
 
-def _helm_command(plan: Plan, cluster: str) -> str:
+def _helm_command(cilium_version: str, cluster: str) -> str:
     """The by-hand install of a cluster's values, from the tree's root (README.md)."""
-    return (f"  helm upgrade --install cilium cilium/cilium --version {plan.cilium_version} "
+    return (f"  helm upgrade --install cilium cilium/cilium --version {cilium_version} "
             f"-n kube-system \\\n      -f {MESH_VALUES_FILE} -f clusters/{cluster}/{VALUES_FILE}")
 
 
@@ -363,15 +398,15 @@ def _mesh_values_header(plan: Plan) -> str:
             f"once. Each cluster's\nHelmRelease merges them first (the cilium-mesh-values "
             f"ConfigMap), then the cluster's own\nclusters/<cluster>/{VALUES_FILE}; by hand, "
             f"from the tree's root, the same two files\nin that order:\n"
-            f"{_helm_command(plan, '<cluster>')}\n"
+            f"{_helm_command(plan.cilium_version, '<cluster>')}\n"
             f"plus the shared CA (see README.md). The CA is not here: it is secret.")
 
 
 def _values_header(plan: Plan, cluster: Cluster) -> str:
     return (f"Generated by aksmesh from the topology `{plan.name}`. Do not edit: run "
             f"`make render`.\n\n"
-            f"Cilium {plan.cilium_version} Helm values of cluster `{cluster.name}`, over the "
+            f"Cilium {cluster.cilium_version} Helm values of cluster `{cluster.name}`, over the "
             f"mesh's shared values\n({MESH_VALUES_FILE}): Flux merges that file first, "
             f"then this\none (the cilium-mesh-values and cilium-values ConfigMaps); by "
-            f"hand, from the tree's root:\n{_helm_command(plan, cluster.name)}\n"
+            f"hand, from the tree's root:\n{_helm_command(cluster.cilium_version, cluster.name)}\n"
             f"plus the shared CA (see README.md). The CA is not here: it is secret.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .diagnostics import CODES, Diagnostic, Severity
 
@@ -91,3 +92,64 @@ FORMATS: dict[str, Callable[[Sequence[Diagnostic]], str]] = {
     "json": render_json,
     "sarif": render_sarif,
 }
+
+
+# ---------------------------------------------------------------- changes (plan --diff)
+
+
+def render_changes(name: str, tree: object, changes: Sequence[Any] | None) -> str:
+    """Each change against the committed state record: class, key, what and its effect."""
+    if changes is None:
+        return f"{name}: no state record in {tree}: a first render, nothing runs yet"
+    if not changes:
+        return f"{name}: no change against {tree}"
+    lines = [f"{name}: {len(changes)} change{'s' * (len(changes) != 1)} against {tree}"]
+    for change in changes:
+        code = f" ({change.code})" if change.code else ""
+        lines.append(f"  {change.klass:<10}  {change.key}: {change.summary}{code}")
+        lines.append(f"              {change.effect}")
+    return "\n".join(lines)
+
+
+def changes_json(changes: Sequence[Any] | None) -> dict[str, Any]:
+    return {"formatVersion": 1, "recorded": changes is not None,
+            "changes": [c.to_json() for c in changes or ()]}
+
+
+# ---------------------------------------------------------------- plan text, beside the table
+
+
+def render_plan_details(plan: Any) -> str:
+    """What the plan table leaves out: where Azure keeps things, the hybrid members, the
+    rollout waves, global services and cross-cluster flows."""
+    lines = ["", f"Azure: subscription deployment `{plan.name}` in {plan.deployment_location or '-'}"
+             f" (the first Azure cluster's region; keep it first)"]
+    for c in plan.clusters:
+        if c.managed:
+            lines.append(f"  {c.name}: resource group {c.resource_group}, AKS {c.aks_name}, "
+                         f"VNet {c.vnet_name}, nodes in {c.node_resource_group}")
+        else:
+            lines.append(f"  {c.name}: hybrid member, not in Azure: provide its nodes' "
+                         f"routing and a LoadBalancer at {c.clustermesh_ip}")
+    if plan.fleet is not None:
+        lines.append(f"  fleet {plan.fleet.name} in {plan.fleet.resource_group}, update "
+                     f"strategy `{plan.fleet.strategy}`")
+    if plan.rollout:
+        lines += ["", "Rollout waves, in order:"]
+        lines += [f"  {w.index + 1}. {w.name}: {', '.join(w.clusters)} (Cilium "
+                  f"{w.cilium_version}{f', then wait {w.after_wait_seconds}s' if w.after_wait_seconds else ''})"
+                  for w in plan.rollout]
+    if plan.global_services:
+        lines += ["", "Global services:"]
+        for svc in plan.global_services:
+            ports = ", ".join(f"{p.port}/{p.protocol}" for p in svc.ports)
+            lines.append(f"  {svc.namespace}/{svc.name} ({ports}): backends "
+                         f"{', '.join(sorted(svc.backends))}, affinity {svc.affinity}")
+    if plan.segmentation is not None:
+        lines += ["", "Cross-cluster flows allowed (everything else between clusters is "
+                      "denied):" if plan.segmentation else
+                  "Cross-cluster flows: none allowed"]
+        for flow in plan.segmentation:
+            lines.append(f"  {flow.source.cluster}/{flow.source.namespace or '*'} -> "
+                         f"{flow.destination.cluster}/{flow.destination.namespace or '*'}")
+    return "\n".join(lines)

@@ -257,14 +257,42 @@ def test_a_body_without_type_data_facts_does_not_declare_is_an_error(tmp_path):
 # ---------------------------------------------------------------- 7. node disks
 
 
+def system_pools(files):
+    """Each cluster's system pool as main.bicep passes it down to its cluster module."""
+    main = {d.name: d for d in top_level_declarations(files["bicep/main.bicep"])
+            if d.kind != "output"}
+    return {c["name"]: c["systemPool"] for c in main["clusters"].value}
+
+
 def test_encryption_at_host_and_os_disk_type(tmp_path):
     files = compile_text(tmp_path, VALID).files
     [pool] = cluster_body(files)["cluster"].body["properties"]["agentPoolProfiles"]
-    assert pool["enableEncryptionAtHost"] is False and "osDiskType" not in pool
+    # The pool's settings are the cluster's (per-cluster systemPool): an empty osDiskType
+    # is sent as null, which lets AKS pick.
+    assert pool["osDiskType"] == Expression(
+        "empty(systemPool.osDiskType) ? null : systemPool.osDiskType")
+    assert pool["enableEncryptionAtHost"] is False
+    assert {p["osDiskType"] for p in system_pools(files).values()} == {""}
     text = with_aks("encryptionAtHost: true", "systemPool:", "  osDiskType: Ephemeral")
     files = compile_text(tmp_path, text).files
     [pool] = cluster_body(files)["cluster"].body["properties"]["agentPoolProfiles"]
-    assert (pool["enableEncryptionAtHost"], pool["osDiskType"]) == (True, "Ephemeral")
+    assert pool["enableEncryptionAtHost"] is True
+    assert {p["osDiskType"] for p in system_pools(files).values()} == {"Ephemeral"}
+
+
+def test_a_cluster_may_have_its_own_system_pool(tmp_path):
+    text = VALID.replace("    serviceCidr: 10.220.0.0/16\n", "    serviceCidr: 10.220.0.0/16\n"
+                         "    systemPool: {vmSize: Standard_D8ds_v5, count: 5, "
+                         "osDiskType: Managed}\n")
+    files = compile_text(tmp_path, text).files
+    pools = system_pools(files)
+    assert pools["ne"] == {"vmSize": "Standard_D4ds_v5", "count": 3, "maxPods": 110,
+                           "osSku": "AzureLinux", "osDiskType": ""}
+    assert pools["we"] == {"vmSize": "Standard_D8ds_v5", "count": 5, "maxPods": 110,
+                           "osSku": "AzureLinux", "osDiskType": "Managed"}
+    [pool] = cluster_body(files)["cluster"].body["properties"]["agentPoolProfiles"]
+    assert (pool["vmSize"], pool["count"]) == (Expression("systemPool.vmSize"),
+                                               Expression("systemPool.count"))
 
 
 # ---------------------------------------------------------------- 8. rollout

@@ -42,6 +42,6 @@ def test_adding_one_cluster_to_64_changes_only_the_files_that_must(tmp_path):
     new = "clusters/c065/"
     assert created == {p for p in after if p.startswith(new)}
     # The shared peer list has the new peer; the Bicep lists it; the README and TOPOLOGY.md
-    # have a row for it. No existing cluster's directory changes.
+    # have a row for it, the state record an entry. No existing cluster's directory changes.
     assert changed == {"infrastructure/cilium-mesh/mesh-values.yaml", "bicep/main.bicep",
-                       "README.md", "TOPOLOGY.md"}
+                       "README.md", "TOPOLOGY.md", ".aksmesh-state.json"}

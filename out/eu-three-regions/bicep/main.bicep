@@ -45,6 +45,13 @@ var clusters = [
     dnsServiceIP: '10.210.0.10'
     clustermeshIP: '10.10.3.250'
     logWorkspaceName: 'log-eu-three-regions-ne'
+    systemPool: {
+      vmSize: 'Standard_D4ds_v5'
+      count: 3
+      maxPods: 110
+      osSku: 'AzureLinux'
+      osDiskType: ''
+    }
     zones: [
       '1'
       '2'
@@ -71,6 +78,13 @@ var clusters = [
     dnsServiceIP: '10.220.0.10'
     clustermeshIP: '10.20.3.250'
     logWorkspaceName: 'log-eu-three-regions-we'
+    systemPool: {
+      vmSize: 'Standard_D4ds_v5'
+      count: 3
+      maxPods: 110
+      osSku: 'AzureLinux'
+      osDiskType: ''
+    }
     zones: [
       '1'
       '2'
@@ -97,6 +111,13 @@ var clusters = [
     dnsServiceIP: '10.230.0.10'
     clustermeshIP: '10.30.3.250'
     logWorkspaceName: 'log-eu-three-regions-fc'
+    systemPool: {
+      vmSize: 'Standard_D4ds_v5'
+      count: 3
+      maxPods: 110
+      osSku: 'AzureLinux'
+      osDiskType: ''
+    }
     zones: [
       '1'
       '2'
@@ -144,6 +165,7 @@ module clusterStacks 'modules/cluster-stack.bicep' = [for c in clusters: {
       dnsServiceIP: c.dnsServiceIP
       clustermeshIP: c.clustermeshIP
       logWorkspaceName: c.logWorkspaceName
+      systemPool: c.systemPool
       zones: c.zones
     }
     meshNodeSubnetCidrs: meshNodeSubnetCidrs
@@ -171,6 +193,59 @@ module peeringDeployments 'modules/peerings.bicep' = [for c in clusters: {
     clusterStacks
   ]
 }]
+
+// Staged upgrades: a Fleet Manager fleet with every cluster as a member of its rollout
+// wave's update group, and an update strategy with one stage per wave. Kubernetes minor
+// upgrades come from Fleet update runs (README.md, "Upgrades"), not from this deployment.
+resource fleetResourceGroup 'Microsoft.Resources/resourceGroups@2025-04-01' = {
+  name: 'rg-eu-three-regions-fleet'
+  location: 'northeurope'
+  tags: tags
+}
+
+module fleet 'modules/fleet.bicep' = {
+  name: 'eu-three-regions-fleet'
+  scope: fleetResourceGroup
+  params: {
+    location: 'northeurope'
+    tags: tags
+    fleetName: 'fleet-eu-three-regions'
+    strategyName: 'waves'
+    members: [
+      {
+        name: 'ne'
+        resourceGroup: 'rg-eu-three-regions-ne'
+        aksName: 'aks-eu-three-regions-ne'
+        group: 'rest'
+      }
+      {
+        name: 'we'
+        resourceGroup: 'rg-eu-three-regions-we'
+        aksName: 'aks-eu-three-regions-we'
+        group: 'rest'
+      }
+      {
+        name: 'fc'
+        resourceGroup: 'rg-eu-three-regions-fc'
+        aksName: 'aks-eu-three-regions-fc'
+        group: 'canary'
+      }
+    ]
+    waves: [
+      {
+        name: 'canary'
+        afterStageWaitInSeconds: 3600
+      }
+      {
+        name: 'rest'
+        afterStageWaitInSeconds: 0
+      }
+    ]
+  }
+  dependsOn: [
+    clusterStacks
+  ]
+}
 
 @description('Per cluster: where it lives, how to reach its API server, and its ClusterMesh IP (the Cilium values use it).')
 output clusters array = [for (c, i) in clusters: {

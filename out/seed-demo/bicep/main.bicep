@@ -45,6 +45,13 @@ var clusters = [
     dnsServiceIP: '10.210.0.10'
     clustermeshIP: '10.10.3.250'
     logWorkspaceName: 'log-seed-demo-ne'
+    systemPool: {
+      vmSize: 'Standard_D4ds_v5'
+      count: 3
+      maxPods: 110
+      osSku: 'AzureLinux'
+      osDiskType: ''
+    }
     zones: [
       '1'
       '2'
@@ -71,6 +78,13 @@ var clusters = [
     dnsServiceIP: '10.220.0.10'
     clustermeshIP: '10.20.3.250'
     logWorkspaceName: 'log-seed-demo-we'
+    systemPool: {
+      vmSize: 'Standard_D4ds_v5'
+      count: 3
+      maxPods: 110
+      osSku: 'AzureLinux'
+      osDiskType: ''
+    }
     zones: [
       '1'
       '2'
@@ -118,6 +132,7 @@ module clusterStacks 'modules/cluster-stack.bicep' = [for c in clusters: {
       dnsServiceIP: c.dnsServiceIP
       clustermeshIP: c.clustermeshIP
       logWorkspaceName: c.logWorkspaceName
+      systemPool: c.systemPool
       zones: c.zones
     }
     meshNodeSubnetCidrs: meshNodeSubnetCidrs

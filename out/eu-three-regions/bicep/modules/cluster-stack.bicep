@@ -25,6 +25,13 @@ param cluster {
   dnsServiceIP: string
   clustermeshIP: string
   logWorkspaceName: string
+  systemPool: {
+    vmSize: string
+    count: int
+    maxPods: int
+    osSku: string
+    osDiskType: string
+  }
   zones: string[]
 }
 
@@ -73,6 +80,7 @@ module resources 'cluster.bicep' = {
     meshNodeSubnetCidrs: meshNodeSubnetCidrs
     meshVnetCidrs: meshVnetCidrs
     availabilityZones: cluster.zones
+    systemPool: cluster.systemPool
     adminGroupObjectIds: adminGroupObjectIds
     authorizedIpRanges: authorizedIpRanges
     logWorkspaceName: cluster.logWorkspaceName

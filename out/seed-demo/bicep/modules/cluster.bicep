@@ -56,6 +56,15 @@ param meshVnetCidrs string[]
 @description('Availability zones of the system nodes; empty in a region without zones.')
 param availabilityZones string[]
 
+@description('The system node pool of this cluster; osDiskType empty: AKS picks.')
+param systemPool {
+  vmSize: string
+  count: int
+  maxPods: int
+  osSku: string
+  osDiskType: string
+}
+
 @description('Object ids of the Entra ID groups whose members are cluster admins.')
 param adminGroupObjectIds string[]
 
@@ -303,10 +312,12 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2026-05-01' = {
         mode: 'System'
         type: 'VirtualMachineScaleSets'
         osType: 'Linux'
-        osSKU: 'AzureLinux'
-        vmSize: 'Standard_D4ds_v5'
-        count: 3
-        maxPods: 110
+        osSKU: systemPool.osSku
+        vmSize: systemPool.vmSize
+        count: systemPool.count
+        maxPods: systemPool.maxPods
+        // Null, not an empty string, where AKS picks the OS disk.
+        osDiskType: empty(systemPool.osDiskType) ? null : systemPool.osDiskType
         enableEncryptionAtHost: false
         // Null, not an empty list, where the region has no zones.
         availabilityZones: empty(availabilityZones) ? null : availabilityZones

@@ -1,0 +1,45 @@
+"""Escape hatches: per-cluster extra Cilium Helm values, merged under aksmesh's own."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from conftest import REFERENCE, VALID, expected, mutate
+from generator import compiler
+from generator.verify import References
+
+
+def with_values(block: str) -> str:
+    return mutate(("    serviceCidr: 10.220.0.0/16\n",
+                   "    serviceCidr: 10.220.0.0/16\n    ciliumValues:\n" + block))
+
+
+@pytest.mark.parametrize("block", [
+    "      cluster:\n        id: 9  # !AKM730\n",
+    "      hubble:\n        relay:\n          enabled: false  # !AKM730\n",
+    "      clustermesh:\n        config:\n          clusters:  # !AKM730\n            x: {ips: [10.0.0.1]}\n",
+    "      ipam: pool  # !AKM730\n",
+])
+def test_a_value_aksmesh_sets_is_refused_where_it_is_written(found, block):
+    text = with_values(block)
+    assert found(text) == expected(text)
+
+
+def test_extra_values_are_merged_under_aksmeshs_and_checked_against_the_chart(tmp_path):
+    path = tmp_path / "mesh.yaml"
+    path.write_text(with_values(
+        "      operator:\n        replicas: 1\n"
+        "      clustermesh:\n        apiserver:\n          replicas: 2\n"))
+    references = References(cilium_values_schema=REFERENCE / "cilium" / "values.schema.json")
+    result = compiler.compile_topology(path, compiler.Options(references=references))
+    assert result.ok, result.diagnostics
+    values = yaml.safe_load(result.files["clusters/we/cilium/values.yaml"])
+    assert values["operator"] == {"replicas": 1}
+    assert values["clustermesh"]["apiserver"]["replicas"] == 2
+    assert values["clustermesh"]["apiserver"]["tls"]["authMode"] == "cluster"  # still aksmesh's
+    assert "operator" not in yaml.safe_load(result.files["clusters/ne/cilium/values.yaml"])
+
+    path.write_text(with_values("      operator:\n        replicas: one\n"))
+    refused = compiler.compile_topology(path, compiler.Options(references=references))
+    assert [d.code for d in refused.diagnostics if d.code == "AKM512"] == ["AKM512"]
