@@ -417,7 +417,8 @@ def _options(args: argparse.Namespace) -> compiler.Options:
 
     references = References(args.bicep_types, tuple(args.crd_schemas),
                             args.cilium_values_schema)
-    return compiler.Options(args.strict, references, args.out, tuple(args.acknowledged))
+    return compiler.Options(strict=args.strict, references=references, out=args.out,
+                           acknowledged=tuple(args.acknowledged))
 
 
 def _fail(message: str, hint: str = "") -> NoReturn:

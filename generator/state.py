@@ -17,6 +17,7 @@ Pure: the record comes in as data (load reads it), the findings go out as data.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -38,11 +39,17 @@ _ENCRYPTED_VALUE = re.compile(r"ENC\[[A-Za-z0-9_]+,data:[^\]]*\]")
 
 
 def ca_digest(ca: SharedCa | None) -> str | None:
-    """An identity of the shared CA that needs no key to compute: a digest of the encrypted
-    values. sops keeps them when only the recipients change (`sops updatekeys` re-wraps the
-    data key), and a new CA (`ca init --force`) gives new ones."""
+    """An identity of the shared CA that needs no key to compute: the SHA-256 fingerprint of
+    its certificate, which the CA file keeps in clear (ca.CERTIFICATE_ANNOTATION), so that
+    re-encrypting the same CA to other recipients (`ca add-recipient`) keeps it and a new CA
+    (`ca init --force`) changes it. A CA file from before aksmesh kept the certificate: a
+    digest of the encrypted values, which `sops updatekeys` keeps too."""
     if ca is None:
         return None
+    if ca.certificate_pem is not None:
+        body = "".join(line for line in ca.certificate_pem.splitlines()
+                       if line and not line.startswith("-----"))
+        return "sha256:" + hashlib.sha256(base64.b64decode(body)).hexdigest()
     values = _ENCRYPTED_VALUE.findall(ca.text)
     return "sha256:" + hashlib.sha256("\n".join(values).encode()).hexdigest()
 

@@ -43,7 +43,9 @@ def private_cache(tmp_path_factory):
 # profile is loaded here, before the test modules build their `settings(...)`, which
 # inherit from it.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-settings.register_profile("dev", print_blob=True)
+# Explicitly random: Hypothesis loads a derandomized profile of its own where the CI
+# environment variable is set, and a profile registered then would inherit it.
+settings.register_profile("dev", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
@@ -164,3 +166,17 @@ def found(diagnose):
         return sorted((d.code, d.line) for d in diagnose(text))
 
     return run
+
+
+@pytest.fixture
+def cilium_patch_release_data(monkeypatch):
+    """Day-2 tests need a second Cilium version with verification data, and aksmesh ships
+    data for 1.20.0 only: 1.20.1 is given 1.20.0's schemas (a patch release keeps the chart's
+    values and the CRDs), as `make data` would ship them once derived."""
+    import copy
+
+    from generator import shipped
+
+    index = copy.deepcopy(shipped.index())
+    index["cilium"]["1.20.1"] = index["cilium"]["1.20.0"]
+    monkeypatch.setattr(shipped, "index", lambda: index)

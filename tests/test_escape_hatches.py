@@ -7,6 +7,8 @@ import yaml
 
 from conftest import REFERENCE, VALID, expected, mutate
 from generator import compiler
+from generator.helm_values import merged_values
+from generator.render import MESH_VALUES_FILE
 from generator.verify import References
 
 
@@ -37,7 +39,10 @@ def test_extra_values_are_merged_under_aksmeshs_and_checked_against_the_chart(tm
     values = yaml.safe_load(result.files["clusters/we/cilium/values.yaml"])
     assert values["operator"] == {"replicas": 1}
     assert values["clustermesh"]["apiserver"]["replicas"] == 2
-    assert values["clustermesh"]["apiserver"]["tls"]["authMode"] == "cluster"  # still aksmesh's
+    # What the chart receives: the shared values, then the cluster's (helm-controller's order).
+    effective = merged_values(yaml.safe_load(result.files[MESH_VALUES_FILE]), values)
+    assert effective["clustermesh"]["apiserver"]["replicas"] == 2
+    assert effective["clustermesh"]["apiserver"]["tls"]["authMode"] == "cluster"  # aksmesh's
     assert "operator" not in yaml.safe_load(result.files["clusters/ne/cilium/values.yaml"])
 
     path.write_text(with_values("      operator:\n        replicas: one\n"))

@@ -165,7 +165,8 @@ def test_adding_a_cluster_touches_the_same_few_files_at_any_mesh_size(tmp_path):
     changed_10, created_10, removed_10 = growth(tmp_path, 10)
     changed_30, created_30, removed_30 = growth(tmp_path, 30)
     assert changed_10 == changed_30 == {
-        ".aksmesh-files", "README.md", "TOPOLOGY.md", "bicep/main.bicep", MESH_VALUES}
+        ".aksmesh-files", ".aksmesh-state.json", "README.md", "TOPOLOGY.md", "bicep/main.bicep",
+        MESH_VALUES}
     assert len(changed_30) <= 8
     assert removed_10 == removed_30 == set()
     assert created_10 and all(p.startswith("clusters/c011/") for p in created_10)
@@ -179,14 +180,16 @@ def test_removing_a_cluster_is_symmetrical(tmp_path):
     topology = tmp_path / "smaller.yaml"
     topology.write_text(example_topology(30, name="mesh"))
     out = tmp_path / "bigger"  # render the smaller mesh over the bigger tree
-    assert run_cli("render", topology, "-o", out).exit_code == 0
+    # Removing a running cluster is disruptive: acknowledged, it renders its cleanup too.
+    result = run_cli("render", topology, "-o", out, "--allow-disruptive", "clusters.c031")
+    assert result.exit_code == 0, result.output
     root = out / "mesh"
     smaller = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     changed = {p for p in bigger.keys() & smaller.keys() if bigger[p] != smaller[p]}
-    assert changed == {".aksmesh-files", "README.md", "TOPOLOGY.md", "bicep/main.bicep",
-                       MESH_VALUES}
+    assert changed == {".aksmesh-files", ".aksmesh-state.json", "README.md", "TOPOLOGY.md",
+                       "bicep/main.bicep", MESH_VALUES}
     assert bigger.keys() - smaller.keys() == {p for p in bigger if p.startswith("clusters/c031/")}
-    assert smaller.keys() <= bigger.keys()
+    assert smaller.keys() - bigger.keys() == {"REMOVED.md"}
 
 
 # ---------------------------------------------------------------- aksmesh example

@@ -20,6 +20,7 @@ globalServices:
 segmentation:
   allow:
     - {from: {cluster: ne}, to: {cluster: we, namespace: shop}}
+    - {from: {cluster: we}, to: {cluster: ne, namespace: shop}}
 """
 
 
@@ -44,6 +45,8 @@ def test_plan_json_has_a_format_version_and_every_key_is_documented(tmp_path):
     assert plan["formatVersion"] == 1
     assert plan["deploymentLocation"] == "northeurope"
     assert [w["name"] for w in plan["rollout"]] == ["canary", "rest"]
+    for service in plan["globalServiceBackends"]:  # keyed by cluster name, as documented
+        service["clusters"] = list(service["clusters"].values())
     undocumented = sorted(k for k in keys({k: v for k, v in plan.items() if k != "tags"})
                           if f"`{k}`" not in DOC)
     assert undocumented == []

@@ -123,7 +123,10 @@ def _two_meshes(tmp_path, clusters):
     """Two topologies named `mesh` whose trees differ, and the tree each renders to."""
     first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
     first.write_text(example_topology(clusters, name="mesh"))
-    second.write_text(example_topology(clusters, name="mesh").replace('"1.36"', '"1.37"', 1))
+    # A change render makes in either direction (a Kubernetes version would be a downgrade
+    # one way round, which the state record refuses): Hubble UI on or off.
+    second.write_text(example_topology(clusters, name="mesh").replace(
+        "  maxConnectedClusters: 255\n", "  maxConnectedClusters: 255\n  hubble:\n    ui: true\n", 1))
     expected = []
     for topology in (first, second):
         reference = tmp_path / f"reference-{topology.stem}"
