@@ -93,8 +93,8 @@ def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
                        ) -> list[Diagnostic]:
     """Syntax, and with type data (always, but in unit tests) every resource body."""
     from . import facts
-    from .bicep_verify import (TypeLibrary, bicep_findings, bicepparam_findings,
-                               shadowed_functions, unused_parameters)
+    from .bicep import (TypeLibrary, bicep_findings, bicepparam_findings,
+                        shadowed_functions, unused_parameters)
 
     library = TypeLibrary.from_directory(types_dir) if types_dir else None
     diagnostics = []

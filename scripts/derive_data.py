@@ -51,7 +51,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from generator import facts  # noqa: E402  (the table of resource types the Bicep uses)
-from generator.bicep_verify import _reached_types  # noqa: E402  (one reachability walk)
+from generator.bicep.type_data import reached_types  # noqa: E402  (one reachability walk)
 
 DATA = PROJECT / "generator" / "data"
 TEST_DATA = PROJECT / "tests" / "reference"
@@ -243,7 +243,7 @@ def azure_extract(types: list[dict[str, Any]], names: Iterable[str]) -> list[dic
             raise MissingInput(f"{name}: no ResourceType of that name in the file")
         resource = {k: v for k, v in types[index].items() if k != "functions"}
         wanted[index] = resource
-        wanted.update(_reached_types(by_index, resource))
+        wanted.update(reached_types(by_index, resource))
     order = sorted(wanted)
     renumber = {f"#/{old}": f"#/{new}" for new, old in enumerate(order)}
 

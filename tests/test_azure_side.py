@@ -16,10 +16,10 @@ import pytest
 
 from conftest import REFERENCE, VALID, expected, mutate
 from generator import compiler, facts
-from generator.bicep_verify import (Expression, bicepparam_findings, declaration_decorators,
-                                    parameter_signatures, resource_declarations,
-                                    shadowed_functions, top_level_declarations,
-                                    unused_parameters)
+from generator.bicep import (Expression, bicepparam_findings, declaration_decorators,
+                             parameter_signatures, resource_declarations,
+                             shadowed_functions, top_level_declarations,
+                             unused_parameters)
 from generator.diagnostics import Severity
 from generator.verify import References
 

@@ -12,9 +12,9 @@ import pytest
 
 from conftest import PROJECT, REFERENCE
 from generator import compiler, facts
-from generator.bicep_verify import (Expression, TypeLibrary, declaration_decorators,
-                                    parameter_signatures, resource_declarations,
-                                    syntax_errors, top_level_declarations, verify_bicep)
+from generator.bicep import (Expression, TypeLibrary, declaration_decorators,
+                             parameter_signatures, resource_declarations,
+                             syntax_errors, top_level_declarations, verify_bicep)
 from generator.diagnostics import Severity
 from generator.example import example_topology
 from generator.verify import References

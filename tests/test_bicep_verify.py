@@ -1,4 +1,4 @@
-"""bicep_verify: tree-sitter syntax checks and body checks against the real bicep-types-az data.
+"""generator.bicep: tree-sitter syntax checks and body checks against the real bicep-types-az data.
 
 Every expectation about the type data is first asserted against the types.json files
 themselves (`prop()`), so a test states which fact of the data it relies on.
@@ -16,7 +16,7 @@ import pytest
 
 from conftest import REFERENCE
 
-from generator.bicep_verify import (
+from generator.bicep import (
     BicepFinding,
     Expression,
     TypeLibrary,

@@ -15,8 +15,8 @@ import textwrap
 import pytest
 
 from conftest import PROJECT, REFERENCE
-from generator import bicep_verify, cache
-from generator.bicep_verify import TypeLibrary, check_body, resource_declarations
+from generator import cache
+from generator.bicep import TypeLibrary, check_body, resource_declarations, type_data
 
 AKS = "Microsoft.ContainerService/managedClusters@2026-05-01"
 TYPES_FILE = "microsoft.containerservice/2026-05-01/types.json"
@@ -45,9 +45,9 @@ def cache_root(tmp_path, monkeypatch):
 
 def new_process():
     cache.cache_dir.cache_clear()
-    bicep_verify._load_resource_type.cache_clear()
-    bicep_verify._load_type_file.cache_clear()
-    bicep_verify._file_digest.cache_clear()
+    type_data._load_resource_type.cache_clear()
+    type_data._load_type_file.cache_clear()
+    type_data._file_digest.cache_clear()
 
 
 def findings(types_dir):
@@ -62,7 +62,7 @@ def test_a_warm_cache_finds_what_a_cold_parse_finds(cache_root):
     assert list((cache_root / "bicep-types").iterdir())
     new_process()
     assert findings(REFERENCE / "bicep-types") == cold
-    assert bicep_verify._load_type_file.cache_info().misses == 0  # the file was not parsed
+    assert type_data._load_type_file.cache_info().misses == 0  # the file was not parsed
 
 
 def test_a_fresh_checkout_of_the_same_data_finds_its_entries(cache_root, tmp_path):
@@ -73,7 +73,7 @@ def test_a_fresh_checkout_of_the_same_data_finds_its_entries(cache_root, tmp_pat
         os.utime(path, (1, 1))  # a checkout's own file times
     new_process()
     assert findings(checkout) == cold
-    assert bicep_verify._load_type_file.cache_info().misses == 0
+    assert type_data._load_type_file.cache_info().misses == 0
 
 
 def test_a_changed_types_file_is_read_again(cache_root, tmp_path):

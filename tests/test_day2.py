@@ -357,8 +357,8 @@ def test_a_channel_that_upgrades_minors_by_itself_conflicts_with_waves(found):
 
 def test_the_fleet_stages_follow_the_waves_and_every_cluster_is_a_member(fleet):
     from generator import facts
-    from generator.bicep_verify import (Expression, resource_declarations, syntax_errors,
-                                        top_level_declarations)
+    from generator.bicep import (Expression, resource_declarations, syntax_errors,
+                                 top_level_declarations)
 
     fleet.deploy(WAVES)
     main_text = (fleet.tree / "bicep" / "main.bicep").read_text()
