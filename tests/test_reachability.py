@@ -460,7 +460,7 @@ def test_the_global_service_check_agrees_with_the_model(services, flows):
     """AKM220 refuses exactly the topologies where, by the model of the rendered objects,
     some cluster sends clients to a backend cluster that does not admit them: a namespace
     of the cluster reaching one backend cluster must reach all, and some namespace must."""
-    from generator.check import check_service_reachability
+    from generator.rules.mesh import check_service_reachability
     from generator.render import render
 
     data = yaml.safe_load(VALID.replace("  - name: we\n", """\

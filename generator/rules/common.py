@@ -1,0 +1,34 @@
+"""What the rule families share: topology paths and repeats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+from ..plan import Cluster
+
+TopologyPath = tuple[str | int, ...]
+T = TypeVar("T")
+
+
+def repeats(items: Iterable[T], key: Callable[[T], object]) -> Iterator[tuple[T, T]]:
+    """(item, the first item before it with the same key), for every repeat."""
+    first: dict[object, T] = {}
+    for item in items:
+        earlier = first.setdefault(key(item), item)
+        if earlier is not item:
+            yield item, earlier
+
+
+def at(cluster: Cluster, key: str, fallback: str | None = None) -> TopologyPath:
+    """Path of a cluster key; a defaulted value points at the key it was derived from."""
+    if fallback and key not in cluster.explicit:
+        key = fallback
+    return ("clusters", cluster.index, key)
+
+
+def dotted(path: TopologyPath) -> str:
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else str(step)
+    return text or "the topology"
