@@ -149,6 +149,9 @@ LBIPAM_IPS_ANNOTATION = "lbipam.cilium.io/ips"
 # Cilium ClusterMesh API server port.
 CLUSTERMESH_PORT = 2379
 WIREGUARD_PORT = 51871
+# Cilium's VXLAN tunnel and its health checks between nodes (Cilium system requirements).
+VXLAN_PORT = 8472
+HEALTH_PORT = 4240
 # Hubble's server on every node (hubble.listenAddress ":4244"); Hubble Relay dials it on
 # every node of the mesh, the other clusters' included.
 HUBBLE_PORT = 4244
@@ -164,11 +167,16 @@ class MeshTraffic(NamedTuple):
     priority: int
     description: str
 
+    @property
+    def label(self) -> str:
+        """As prose names it: `UDP 8472`, or `ICMP` for a protocol without ports."""
+        return self.protocol.upper() if self.port == "*" else f"{self.protocol.upper()} {self.port}"
+
 
 MESH_TRAFFIC = (
-    MeshTraffic("allow-mesh-vxlan", "Udp", "8472", 100,
+    MeshTraffic("allow-mesh-vxlan", "Udp", str(VXLAN_PORT), 100,
                 "Cilium VXLAN tunnel between the nodes of the mesh"),
-    MeshTraffic("allow-mesh-health", "Tcp", "4240", 110,
+    MeshTraffic("allow-mesh-health", "Tcp", str(HEALTH_PORT), 110,
                 "Cilium health checks between the nodes of the mesh"),
     MeshTraffic("allow-mesh-icmp", "Icmp", "*", 120,
                 "Cilium health checks (ICMP echo) between the nodes of the mesh"),

@@ -286,12 +286,6 @@ class Plan:
         """The clusters the Bicep creates: every one but the hybrid members."""
         return tuple(c for c in self.clusters if c.managed)
 
-    @property
-    def deployment_location(self) -> str:
-        """Where Azure keeps the record of the subscription deployment: the first Azure
-        cluster's region. It must stay the same from one deployment to the next."""
-        return self.managed_clusters[0].region if self.managed_clusters else ""
-
     @cached_property
     def deployment_location(self) -> str | None:
         """Where Azure keeps the subscription deployment's record: the first managed
@@ -302,12 +296,26 @@ class Plan:
     def hybrid_clusters(self) -> tuple[Cluster, ...]:
         return tuple(c for c in self.clusters if not c.managed)
 
+    @property
+    def full_mesh(self) -> bool:
+        """VNet peerings between every pair of VNets, not an Azure Virtual Network Manager."""
+        return self.peering == "full-mesh"
+
+    @property
+    def wireguard(self) -> bool:
+        return self.encryption == "wireguard"
+
+    @property
+    def peer_count(self) -> int:
+        """How many clusters each cluster connects to."""
+        return len(self.clusters) - 1
+
     @cached_property
     def mesh_traffic(self) -> tuple[facts.MeshTraffic, ...]:
         """What each node subnet admits from the others: WireGuard's port only where
         WireGuard runs (a check keeps it mesh-wide), Hubble's only where Relay runs."""
         return tuple(t for t in facts.MESH_TRAFFIC
-                     if (t.port != str(facts.WIREGUARD_PORT) or self.encryption == "wireguard")
+                     if (t.port != str(facts.WIREGUARD_PORT) or self.wireguard)
                      and (t.port != str(facts.HUBBLE_PORT) or self.hubble_relay))
 
     @cached_property

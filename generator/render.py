@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from typing import Any
 
 import jinja2
@@ -95,6 +95,11 @@ def api(resource_type: str) -> str:
     return f"{resource_type}@{facts.API_VERSIONS[resource_type]}"
 
 
+def counted(items: Sized, noun: str) -> str:
+    """`3 AKS clusters`, `1 hybrid member`: the count and the noun, plural unless one."""
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
 def bicep_literal(value: bool) -> str:
     return "true" if value else "false"
 
@@ -126,6 +131,7 @@ def jinja_env() -> jinja2.Environment:
     # cached) template, which would outlive a change of the API version table.
     env.globals["api"] = api
     env.filters["bicep"] = bicep_literal
+    env.filters["counted"] = counted
     env.filters["bicep_string"] = bicep_string
     env.filters["yaml_scalar"] = yaml_text.scalar
     env.filters["mermaid_id"] = mermaid_id
@@ -201,7 +207,8 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
     files[state.STATE_FILE] = state.dump(state.record(plan, ca, removed))
     if removed:
         files[REMOVED_FILE] = env.get_template("REMOVED.md.j2").render(
-            plan=plan, removed=removed, facts=facts)
+            plan=plan, removed=removed, facts=facts, pronoun="them" if len(removed) > 1 else "it",
+            steps={c["name"]: removal_steps(plan, c["managed"]) for c in removed})
     return Rendered(dict(sorted(files.items())), values, shared)
 
 
@@ -220,9 +227,23 @@ def render_topology_page(plan: Plan, env: jinja2.Environment) -> str:
     return env.get_template("TOPOLOGY.md.j2").render(
         plan=plan, regions=sorted(by_region.items()), draw=draw,
         draw_limit=DIAGRAM_MAX_CLUSTERS, links=links,
+        link_count=len(plan.clusters) * (len(plan.clusters) - 1) // 2,
         flow_edges=[(a, b, "; ".join(labels)) for (a, b), labels in flows.items()],
         reachability=plan.reachability_rows() if plan.segmentation is not None else (),
         services=plan.service_rows(), facts_other=facts.OTHER_NAMESPACES)
+
+
+# Every removed cluster's cleanup starts with three steps (move workloads, push, stop Flux).
+REMOVAL_FIRST_STEPS = 3
+
+
+def removal_steps(plan: Plan, managed: bool) -> dict[str, int]:
+    """The numbers of a removed cluster's further cleanup steps, by name: an Azure
+    cluster leaves the Fleet (when there is one) and the VNet mesh, loses its resource
+    group and is deployed without; a hybrid member loses its routes."""
+    names = ((["fleet"] if plan.fleet else []) + ["network", "group", "deploy"]
+             if managed else ["routes"])
+    return {name: number for number, name in enumerate(names, REMOVAL_FIRST_STEPS + 1)}
 
 
 def _link_arrow(plan: Plan, a: Cluster, b: Cluster) -> str:
