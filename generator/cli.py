@@ -16,14 +16,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from . import compiler, report
-from .diagnostics import Diagnostic, diagnostic, has_errors
+from .diagnostics import Diagnostic, has_errors
 from .example import MAX_CLUSTERS as MAX_EXAMPLE_CLUSTERS, example_topology
-
-if TYPE_CHECKING:
-    from .plan import Plan
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INTERNAL = 0, 1, 3
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + 2, 128 + 15
@@ -269,8 +266,8 @@ def plan(args: argparse.Namespace) -> None:
     elif args.as_json:
         _echo(json.dumps(result.plan.to_json() | compiler.mesh_answer(result.plan), indent=2))
     else:
-        _echo(_plan_table(result.plan) + "\n" + report.render_plan_details(result.plan)
-              + _mesh_answer_text(compiler.mesh_answer(result.plan)))
+        _echo(report.plan_table(result.plan) + "\n" + report.render_plan_details(result.plan)
+              + report.mesh_answer_text(compiler.mesh_answer(result.plan)))
     if args.as_json:  # stdout is JSON only; the findings go beside it
         _echo(report.render_text(result.diagnostics), err=True, end="")
     else:
@@ -306,20 +303,8 @@ def render(args: argparse.Namespace) -> None:
 
 
 def check(args: argparse.Namespace) -> None:
-    from .write import compare
-
     results = _compile_all(args)
-    stale: list[Diagnostic] = []
-    for result in results:
-        assert result.plan is not None and result.files is not None
-        root = args.out / result.plan.name
-        for change in compare(root, result.files):
-            if change.status != "unchanged":
-                stale.append(diagnostic("AKM901", str(root / change.path), 1, 1,
-                                        f"{change.status}: the committed file differs "
-                                        f"from what render writes" if change.status ==
-                                        "changed" else _stale_message(change.status),
-                                        f"run `aksmesh render {result.file}` and commit"))
+    stale = [d for result in results for d in compiler.drift(result, args.out)]
     diagnostics = [d for r in results for d in r.diagnostics] + stale
     _emit(diagnostics, args.fmt)
     _exit(diagnostics)
@@ -330,22 +315,19 @@ def example(args: argparse.Namespace) -> None:
 
 
 def ca_init(args: argparse.Namespace) -> None:
-    from .ca import SECRET_NAME, SECRET_NAMESPACE, CaError, init_ca
+    from .ca import CaError
     from .load import shared_ca_path
     from .write import write_file
 
-    result = compiler.validate(args.topology)
-    if not result.ok:
-        _emit(result.diagnostics, "text")
-        _exit(result.diagnostics)
-    target = shared_ca_path(args.topology)
-    if target.exists() and not args.force:
-        _fail(f"{target} exists", "every cluster trusts that CA; replacing it re-keys the whole "
-              "mesh: pass --force if that is what you want")
     try:
-        encrypted = init_ca(SECRET_NAME, SECRET_NAMESPACE, args.recipients)
+        diagnostics, encrypted = compiler.init_shared_ca(args.topology, args.recipients,
+                                                         args.force)
     except CaError as error:
         _fail(error.message, error.hint)
+    if diagnostics:
+        _emit(diagnostics, "text")
+        _exit(diagnostics)
+    target = shared_ca_path(args.topology)
     try:
         write_file(target, encrypted)
     except OSError as error:
@@ -432,11 +414,6 @@ def _cannot_write(path: Path, error: OSError) -> NoReturn:
           f"{error.filename or path} must be a directory aksmesh can create and write")
 
 
-def _stale_message(status: str) -> str:
-    return {"created": "missing: render would create this file",
-            "removed": "extra: render would remove this file"}[status]
-
-
 def _compile_all(args: argparse.Namespace) -> list[compiler.Result]:
     """Compile every topology; stop before any output when one of them has errors."""
     options = _options(args)
@@ -445,8 +422,7 @@ def _compile_all(args: argparse.Namespace) -> list[compiler.Result]:
     if has_errors(diagnostics):
         _emit(diagnostics, args.fmt)
         _exit(diagnostics)
-    names = [r.plan.name for r in results if r.plan is not None]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    duplicates = compiler.duplicate_names(results)
     if duplicates:
         args.parser.error(f"several topologies are named {', '.join(duplicates)}; "
                           "each needs its own output tree")
@@ -466,39 +442,3 @@ def _emit(diagnostics: list[Diagnostic], fmt: str) -> None:
 
 def _exit(diagnostics: list[Diagnostic]) -> NoReturn:
     sys.exit(EXIT_FINDINGS if has_errors(diagnostics) else EXIT_OK)
-
-
-def _plan_table(plan: Plan) -> str:
-    header = ("cluster", "id", "region", "vnet", "node subnet", "pods", "services",
-              "dns ip", "mesh ip", "mesh peers")
-    rows = [header] + [
-        (c.name, str(c.id), c.region if c.managed else f"{c.region} (hybrid)", str(c.vnet_cidr), str(c.node_subnet_cidr),
-         str(c.pod_cidr), str(c.service_cidr), str(c.dns_service_ip), str(c.clustermesh_ip),
-         ",".join(p.name for p in c.mesh_peers))
-        for c in plan.clusters
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    connectivity = (f"{len(plan.peerings)} VNet peerings" if plan.peering == "full-mesh"
-                    else "an AVNM mesh")
-    title = (f"{plan.name}: Kubernetes {plan.kubernetes_version}, Cilium {plan.cilium_version}, "
-             f"{len(plan.clusters)} clusters, {connectivity}")
-    return "\n".join([title, "", *lines])
-
-
-def _mesh_answer_text(answer: dict) -> str:
-    """The reachability model's answer, for people (compiler.mesh_answer)."""
-    lines = []
-    matrix = answer["reachability"]
-    if matrix is not None:
-        lines += ["", "Reachability across clusters (the model, on the rendered policies): "
-                      "each cluster/namespace admits from other clusters",
-                  *(f"  {row['to']} <- {', '.join(row['from']) or '(none)'}"
-                    for row in matrix["admitted"])]
-    for service in answer["globalServiceBackends"]:
-        lines += ["", f"Global service {service['service']} (affinity {service['affinity']}, "
-                      f"backends {', '.join(service['backends'])}): clients in each cluster "
-                      "are sent to",
-                  *(f"  {cluster}: {choice['text']}"
-                    for cluster, choice in service["clusters"].items())]
-    return "\n".join([""] + lines) if lines else ""

@@ -179,6 +179,46 @@ def _finish(document: Document, findings: list, options: Options) -> list[Diagno
     return strictly(diagnostics) if options.strict else diagnostics
 
 
+def drift(result: Result, out: Path) -> list[Diagnostic]:
+    """AKM901 for every file of `out/<name>/` that is not what render writes: the drift
+    gate of `aksmesh check`."""
+    from .write import compare
+
+    assert result.plan is not None and result.files is not None
+    root = out / result.plan.name
+    return [diagnostic("AKM901", str(root / change.path), 1, 1, _STALE[change.status],
+                       f"run `aksmesh render {result.file}` and commit")
+            for change in compare(root, result.files) if change.status != "unchanged"]
+
+
+_STALE = {"changed": "changed: the committed file differs from what render writes",
+          "created": "missing: render would create this file",
+          "removed": "extra: render would remove this file"}
+
+
+def duplicate_names(results: list[Result]) -> list[str]:
+    """The topology names several of `results` share: each needs its own output tree."""
+    names = [r.plan.name for r in results if r.plan is not None]
+    return sorted({n for n in names if names.count(n) > 1})
+
+
+def init_shared_ca(topology: Path, recipients: list[str], force: bool
+                   ) -> tuple[list[Diagnostic], str]:
+    """`ca init`: (the topology's findings, "") when it has errors; else ([], a new mesh CA
+    encrypted to `recipients`), to be written to `shared_ca_path(topology)`. Raises CaError
+    when that file exists (without `force`) or the CA cannot be made."""
+    from .ca import SECRET_NAME, SECRET_NAMESPACE, CaError, init_ca
+
+    result = validate(topology)
+    if not result.ok:
+        return result.diagnostics, ""
+    target = shared_ca_path(topology)
+    if target.exists() and not force:
+        raise CaError(f"{target} exists", "every cluster trusts that CA; replacing it re-keys "
+                      "the whole mesh: pass --force if that is what you want")
+    return [], init_ca(SECRET_NAME, SECRET_NAMESPACE, recipients)
+
+
 def mesh_answer(plan: Plan) -> dict[str, Any]:
     """The reachability model's answer for the objects render makes of `plan`: which
     (cluster, namespace) admits which from other clusters, and where each global service

@@ -153,3 +153,40 @@ def render_plan_details(plan: Any) -> str:
             lines.append(f"  {flow.source.cluster}/{flow.source.namespace or '*'} -> "
                          f"{flow.destination.cluster}/{flow.destination.namespace or '*'}")
     return "\n".join(lines)
+
+
+def plan_table(plan: Any) -> str:
+    """The plan as a table of clusters under a one-line title, for people."""
+    header = ("cluster", "id", "region", "vnet", "node subnet", "pods", "services",
+              "dns ip", "mesh ip", "mesh peers")
+    rows = [header] + [
+        (c.name, str(c.id), c.region if c.managed else f"{c.region} (hybrid)", str(c.vnet_cidr), str(c.node_subnet_cidr),
+         str(c.pod_cidr), str(c.service_cidr), str(c.dns_service_ip), str(c.clustermesh_ip),
+         ",".join(p.name for p in c.mesh_peers))
+        for c in plan.clusters
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    connectivity = (f"{len(plan.peerings)} VNet peerings" if plan.full_mesh
+                    else "an AVNM mesh")
+    title = (f"{plan.name}: Kubernetes {plan.kubernetes_version}, Cilium {plan.cilium_version}, "
+             f"{len(plan.clusters)} clusters, {connectivity}")
+    return "\n".join([title, "", *lines])
+
+
+def mesh_answer_text(answer: dict[str, Any]) -> str:
+    """The reachability model's answer, for people (compiler.mesh_answer)."""
+    lines = []
+    matrix = answer["reachability"]
+    if matrix is not None:
+        lines += ["", "Reachability across clusters (the model, on the rendered policies): "
+                      "each cluster/namespace admits from other clusters",
+                  *(f"  {row['to']} <- {', '.join(row['from']) or '(none)'}"
+                    for row in matrix["admitted"])]
+    for service in answer["globalServiceBackends"]:
+        lines += ["", f"Global service {service['service']} (affinity {service['affinity']}, "
+                      f"backends {', '.join(service['backends'])}): clients in each cluster "
+                      "are sent to",
+                  *(f"  {cluster}: {choice['text']}"
+                    for cluster, choice in service["clusters"].items())]
+    return "\n".join([""] + lines) if lines else ""
