@@ -57,23 +57,36 @@ def _parser() -> argparse.ArgumentParser:
                     "on AKS.")
     parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _validate_and_plan_commands(commands)
+    _rendering_commands(commands)
+    example_ = _command(commands, "example", example, "Print a valid example topology of "
+                        "any size (for trying things and benchmarks).")
+    example_.add_argument("--clusters", type=_cluster_count, default=3,
+                          help=f"Number of clusters, 2 to {MAX_EXAMPLE_CLUSTERS} "
+                               "(default: 3).")
+    example_.add_argument("--name", help="Topology name (default: mesh-N).")
+    _ca_commands(commands)
+    return parser
 
-    def command(name: str, run: Callable[[argparse.Namespace], None], summary: str
-                ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=summary, description=summary)
-        sub.set_defaults(run=run, parser=sub)
-        return sub
 
-    validate_ = command("validate", validate, "Check topologies; write nothing.")
+def _command(commands: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], None],
+             summary: str) -> argparse.ArgumentParser:
+    sub = commands.add_parser(name, help=summary, description=summary)
+    sub.set_defaults(run=run, parser=sub)
+    return sub
+
+
+def _validate_and_plan_commands(commands: argparse._SubParsersAction) -> None:
+    validate_ = _command(commands, "validate", validate, "Check topologies; write nothing.")
     _topologies(validate_)
     _out(validate_)
     _acknowledge(validate_)
     _strict(validate_)
     _format(validate_)
 
-    plan_ = command("plan", plan, "Print the resolved plan of one topology: every derived "
-                                  "value, and the reachability model's answer for the mesh "
-                                  "apps (who reaches whom, global service backends).")
+    plan_ = _command(commands, "plan", plan, "Print the resolved plan of one topology: "
+                     "every derived value, and the reachability model's answer for the mesh "
+                     "apps (who reaches whom, global service backends).")
     plan_.add_argument("topology", type=Path, metavar="TOPOLOGY",
                        help="Topology file, such as topologies/eu-three-regions.yaml.")
     plan_.add_argument("--json", dest="as_json", action="store_true",
@@ -85,12 +98,14 @@ def _parser() -> argparse.ArgumentParser:
     _out(plan_)
     _acknowledge(plan_)
 
+
+def _rendering_commands(commands: argparse._SubParsersAction) -> None:
     for name, run, summary in (
             ("render", render, "Render topologies into OUT/<name>/, atomically: all files "
                                "or none."),
             ("check", check, "Fail when OUT/<name>/ differs from what render would write "
                              "(a CI drift gate).")):
-        rendering = command(name, run, summary)
+        rendering = _command(commands, name, run, summary)
         _topologies(rendering)
         _out(rendering)
         _acknowledge(rendering)
@@ -112,13 +127,8 @@ def _parser() -> argparse.ArgumentParser:
                  "against, instead of the one aksmesh ships for the topology's version.")
         _format(rendering)
 
-    example_ = command("example", example, "Print a valid example topology of any size "
-                                           "(for trying things and benchmarks).")
-    example_.add_argument("--clusters", type=_cluster_count, default=3,
-                          help=f"Number of clusters, 2 to {MAX_EXAMPLE_CLUSTERS} "
-                               "(default: 3).")
-    example_.add_argument("--name", help="Topology name (default: mesh-N).")
 
+def _ca_commands(commands: argparse._SubParsersAction) -> None:
     ca = commands.add_parser("ca", help="Manage the mesh's shared Cilium CA.",
                              description="Manage the mesh's shared Cilium CA.")
     ca_commands = ca.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -156,7 +166,6 @@ def _parser() -> argparse.ArgumentParser:
                      help="The topology whose CA to re-encrypt.")
     add.add_argument("--age-recipient", dest="recipients", action="append", required=True,
                      metavar="AGE_PUBLIC_KEY", help="age public key to add; repeat for several.")
-    return parser
 
 
 def _topologies(parser: argparse.ArgumentParser) -> None:
