@@ -307,29 +307,8 @@ def _cilium_changes(old: dict[str, dict[str, Any]], plan: Plan) -> list[Change]:
 
 
 def _mesh_changes(previous: dict[str, Any], plan: Plan, ca: SharedCa | None) -> list[Change]:
-    changes = []
     everyone = ", ".join(c.name for c in plan.clusters)
-    before = previous.get("kubernetesVersion")
-    if before and before != plan.kubernetes_version:
-        old, new = _version(before), _version(plan.kubernetes_version)
-        summary = f"Kubernetes {before} -> {plan.kubernetes_version}"
-        if new < old:
-            changes.append(Change("refused", "kubernetesVersion", ("kubernetesVersion",),
-                                  summary, "AKS does not downgrade a cluster", "AKM709",
-                                  f"keep {before}"))
-        elif new[0] != old[0] or new[1] > old[1] + facts.KUBERNETES_MAX_MINOR_STEP:
-            changes.append(Change("refused", "kubernetesVersion", ("kubernetesVersion",),
-                                  summary, "AKS upgrades one minor version at a time",
-                                  "AKM709", f"upgrade to {old[0]}.{old[1] + 1} first (AKS "
-                                  "docs: skipping minor versions is not supported)"))
-        else:
-            how = ("a Fleet update run upgrades the clusters wave by wave "
-                   f"({', '.join(w.name for w in plan.rollout)}); start it before deploying "
-                   "the Bicep (see README.md)" if plan.rollout else
-                   "the Bicep deployment upgrades the clusters one after the other, in "
-                   "topology order")
-            changes.append(Change("rolling", "kubernetesVersion", ("kubernetesVersion",),
-                                  summary, f"{how}: {everyone}"))
+    changes = _kubernetes_changes(previous, plan, everyone)
     if previous.get("maxConnectedClusters") != plan.max_connected_clusters:
         changes.append(Change(
             "disruptive", "cilium.maxConnectedClusters", ("cilium", "maxConnectedClusters"),
@@ -362,6 +341,38 @@ def _mesh_changes(previous: dict[str, Any], plan: Plan, ca: SharedCa | None) -> 
             "AKM708", f"keep the first cluster first, or delete the deployment record "
                       f"first (`az deployment sub delete --name {plan.name}`: it deletes no "
                       "resource)", at_key=True))
+    return changes + _app_changes(previous, plan, everyone)
+
+
+def _kubernetes_changes(previous: dict[str, Any], plan: Plan, everyone: str) -> list[Change]:
+    changes: list[Change] = []
+    before = previous.get("kubernetesVersion")
+    if before and before != plan.kubernetes_version:
+        old, new = _version(before), _version(plan.kubernetes_version)
+        summary = f"Kubernetes {before} -> {plan.kubernetes_version}"
+        if new < old:
+            changes.append(Change("refused", "kubernetesVersion", ("kubernetesVersion",),
+                                  summary, "AKS does not downgrade a cluster", "AKM709",
+                                  f"keep {before}"))
+        elif new[0] != old[0] or new[1] > old[1] + facts.KUBERNETES_MAX_MINOR_STEP:
+            changes.append(Change("refused", "kubernetesVersion", ("kubernetesVersion",),
+                                  summary, "AKS upgrades one minor version at a time",
+                                  "AKM709", f"upgrade to {old[0]}.{old[1] + 1} first (AKS "
+                                  "docs: skipping minor versions is not supported)"))
+        else:
+            how = ("a Fleet update run upgrades the clusters wave by wave "
+                   f"({', '.join(w.name for w in plan.rollout)}); start it before deploying "
+                   "the Bicep (see README.md)" if plan.rollout else
+                   "the Bicep deployment upgrades the clusters one after the other, in "
+                   "topology order")
+            changes.append(Change("rolling", "kubernetesVersion", ("kubernetesVersion",),
+                                  summary, f"{how}: {everyone}"))
+    return changes
+
+
+def _app_changes(previous: dict[str, Any], plan: Plan, everyone: str) -> list[Change]:
+    """Global services and segmentation flows added or removed: safe, Flux applies them."""
+    changes: list[Change] = []
     old_services, new_services = set(previous.get("globalServices", ())), {
         f"{s.namespace}/{s.name}" for s in plan.global_services}
     for s in plan.global_services:

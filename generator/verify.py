@@ -459,8 +459,7 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     cluster or from outside the mesh changes, with or without a user's own policies
     (AKM541); every global service load-balances to its backends, in its affinity's order
     (AKM542)."""
-    from .plan import Endpoints
-    from .reachability import ModelError, backend_preference, evaluate, namespaces_named
+    from .reachability import ModelError, namespaces_named
 
     where = f"{plan.name}/clusters"
     if not plan.global_services and plan.segmentation is None:
@@ -471,6 +470,26 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
         return [diagnostic("AKM543", where, 1, 1, f"a rendered mesh object the reachability "
                                                    f"model does not cover: {error}")]
     namespaces = namespaces_named(mesh, plan.named_namespaces)
+
+    found = _policy_mismatches(plan, mesh, namespaces)
+    diagnostics = []
+    for (code, cluster, verb), cases in sorted(found.items()):
+        diagnostics.append(diagnostic(
+            code, f"{where}/{cluster}/mesh-apps/cross-cluster-ingress.yaml", 1, 1,
+            f"reachability model: in {cluster}, {cases[0]}"
+            + (f", and {len(cases) - 1} more" if len(cases) > 1 else "")
+            + (", not what the topology declares" if code == "AKM540"
+               else ", which it did without aksmesh's policies"
+               if verb == "refuses" else ", which it did not without aksmesh's policies")))
+    return diagnostics + _backend_mismatches(plan, mesh, where)
+
+
+def _policy_mismatches(plan: Plan, mesh: MeshObjects, namespaces: tuple[str, ...]
+                       ) -> dict[tuple[str, str, str], list[str]]:
+    """(code, destination cluster, verb) -> each case in which the rendered policies admit
+    or refuse otherwise than declared (AKM540) or than without them (AKM541)."""
+    from .plan import Endpoints
+    from .reachability import evaluate
 
     declared: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for flow in plan.segmentation or ():
@@ -506,15 +525,14 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
                     code = "AKM540" if cross else "AKM541"
                     found.setdefault((code, destination.cluster or "", verb), []).append(
                         f"{destination.namespace} {verb} {what} ({setting})")
+    return found
+
+
+def _backend_mismatches(plan: Plan, mesh: MeshObjects, where: str) -> list[Diagnostic]:
+    """AKM542: a global service whose model backends differ from its plan preference."""
+    from .reachability import backend_preference
+
     diagnostics = []
-    for (code, cluster, verb), cases in sorted(found.items()):
-        diagnostics.append(diagnostic(
-            code, f"{where}/{cluster}/mesh-apps/cross-cluster-ingress.yaml", 1, 1,
-            f"reachability model: in {cluster}, {cases[0]}"
-            + (f", and {len(cases) - 1} more" if len(cases) > 1 else "")
-            + (", not what the topology declares" if code == "AKM540"
-               else ", which it did without aksmesh's policies"
-               if verb == "refuses" else ", which it did not without aksmesh's policies")))
     for service in plan.global_services:
         model = backend_preference(mesh, service.namespace, service.name)
         for cluster in plan.clusters:
