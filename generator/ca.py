@@ -169,20 +169,24 @@ def encrypt_with_sops(plaintext_yaml: str, age_recipients: list[str], sops: str 
         # lookup and type detection, both pinned above.
         "--filename-override", "secret.yaml",
     ]
-    try:
-        result = subprocess.run(
-            command, input=plaintext_yaml, capture_output=True, text=True,
-            env=_sops_env(), timeout=SOPS_TIMEOUT_SECONDS, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise CaError(f"sops did not finish within {SOPS_TIMEOUT_SECONDS}s", "") from None
-    except OSError as error:
-        raise CaError(f"cannot run sops at {binary}: {error.strerror or error}",
-                      "pass the path of a working sops binary") from None
+    result = _run_sops(command, plaintext_yaml, _sops_env())
     if result.returncode != 0:
         raise CaError(f"sops failed to encrypt the CA secret: {_first_line(result.stderr)}",
                       f"{binary} exited with status {result.returncode}")
     return result.stdout
+
+
+def _run_sops(command: list[str], stdin: str, env: dict[str, str]
+              ) -> subprocess.CompletedProcess[str]:
+    """sops `command` on `stdin`; CaError when it cannot run or does not finish in time."""
+    try:
+        return subprocess.run(command, input=stdin, capture_output=True, text=True,
+                              env=env, timeout=SOPS_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise CaError(f"sops did not finish within {SOPS_TIMEOUT_SECONDS}s", "") from None
+    except OSError as error:
+        raise CaError(f"cannot run sops at {command[0]}: {error.strerror or error}",
+                      "pass the path of a working sops binary") from None
 
 
 def init_ca(name: str, namespace: str, age_recipients: list[str], sops: str | None = None) -> str:
@@ -208,14 +212,7 @@ def add_recipients(encrypted_yaml: str, new_recipients: list[str], sops: str | N
                 if k in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "SOPS_AGE_KEY_CMD")})
     command = [binary, "--config", os.devnull, "decrypt", "--input-type", "yaml",
                "--output-type", "yaml", "--filename-override", "secret.yaml"]
-    try:
-        result = subprocess.run(command, input=encrypted_yaml, capture_output=True, text=True,
-                                env=env, timeout=SOPS_TIMEOUT_SECONDS, check=False)
-    except subprocess.TimeoutExpired:
-        raise CaError(f"sops did not finish within {SOPS_TIMEOUT_SECONDS}s", "") from None
-    except OSError as error:
-        raise CaError(f"cannot run sops at {binary}: {error.strerror or error}",
-                      "pass the path of a working sops binary") from None
+    result = _run_sops(command, encrypted_yaml, env)
     if result.returncode != 0:
         raise CaError(f"sops cannot decrypt the CA: {_first_line(result.stderr)}",
                       "set SOPS_AGE_KEY_FILE to the age key of a current recipient")
