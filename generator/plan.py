@@ -12,9 +12,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import facts
+from .schema_defaults import with_defaults
+
+if TYPE_CHECKING:
+    from .segmentation import SegmentationPolicy
 
 
 # The shape of `aksmesh plan --json` (docs/plan-json.md): raised when a key changes meaning
@@ -359,6 +363,8 @@ class Plan:
         return tuple(sorted(named))
 
     def segmentation_policies(self, cluster: Cluster) -> tuple[SegmentationPolicy, ...]:
+        from .segmentation import plan_segmentation_policies
+
         return plan_segmentation_policies(self, cluster)
 
     def intended_matrix(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -520,93 +526,6 @@ def _plan_flow(index: int, flow: dict[str, Any]) -> Flow:
     return Flow(index, endpoints(flow["from"]), endpoints(flow["to"]))
 
 
-@dataclass(frozen=True)
-class LabelRequirement:
-    """One matchExpressions entry of a Cilium selector."""
-
-    key: str
-    operator: str  # In, NotIn, Exists
-    values: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PeerSelector:
-    """One fromEndpoints entry: pods, by labels."""
-
-    match_labels: tuple[tuple[str, str], ...]
-    match_expressions: tuple[LabelRequirement, ...]
-
-
-@dataclass(frozen=True)
-class SegmentationPolicy:
-    """A CiliumClusterwideNetworkPolicy that only denies: it never turns on default deny
-    (`enableDefaultDeny.ingress: false`), so what the selected pods admitted before stays
-    admitted, except the pods of other clusters its `ingressDeny` names."""
-
-    name: str
-    description: str
-    subject: PeerSelector  # the local pods it protects
-    deny_from: tuple[PeerSelector, ...]
-
-
-NAMESPACE_LABEL = facts.POD_NAMESPACE_LABEL
-CLUSTER_LABEL = facts.POLICY_CLUSTER_LABEL
-# Policy names may hold dots, namespaces may not: no namespace can collide with this one.
-OTHER_NAMESPACES_POLICY = "aksmesh-segmentation.other-namespaces"
-
-
-def plan_segmentation_policies(plan: Plan, cluster: Cluster) -> tuple[SegmentationPolicy, ...]:
-    """Deny, per destination namespace, the pods of other clusters no flow admits there.
-
-    A namespace that flows name gets its own policy; every other namespace shares one
-    whose subject excludes the named ones. The subject and every peer require the pod
-    namespace label, which only pods carry: nodes (host, remote-node), health and the
-    world are never selected, so segmentation leaves them as they were.
-    """
-    if plan.segmentation is None:
-        return ()
-    flows = [f for f in plan.flows_into(cluster) if f.source.cluster != cluster.name]
-    named = sorted({f.destination.namespace for f in flows if f.destination.namespace})
-    others = [c.name for c in plan.clusters if c.name != cluster.name]
-    is_pod = LabelRequirement(NAMESPACE_LABEL, "Exists", ())
-    scopes: list[tuple[str, str, PeerSelector, str | None]] = [
-        (f"aksmesh-segmentation-to-{namespace}", f"namespace {namespace}",
-         PeerSelector(((NAMESPACE_LABEL, namespace),), ()), namespace)
-        for namespace in named]
-    rest = (is_pod,) + ((LabelRequirement(NAMESPACE_LABEL, "NotIn", tuple(named)),)
-                        if named else ())
-    scopes.append((OTHER_NAMESPACES_POLICY,
-                   "every namespace no flow names" if named else "every namespace",
-                   PeerSelector((), rest), None))
-    policies = []
-    for name, scope, subject, namespace in scopes:
-        admitted = [f.source for f in flows if f.destination.namespace in (None, namespace)]
-        deny = _deny_all_but(admitted, others, is_pod)
-        if deny:
-            policies.append(SegmentationPolicy(
-                name, f"aksmesh: into {scope}, pods of other clusters only as the topology "
-                      "declares", subject, deny))
-    return tuple(policies)
-
-
-def _deny_all_but(admitted: list[Endpoints], clusters: list[str], is_pod: LabelRequirement
-                  ) -> tuple[PeerSelector, ...]:
-    """Selectors for every pod of `clusters` that no entry of `admitted` covers."""
-    by_cluster: dict[str, set[str | None]] = {c: set() for c in clusters}
-    for source in admitted:
-        by_cluster[source.cluster].add(source.namespace)
-    silent = tuple(c for c in clusters if not by_cluster[c])
-    deny = []
-    if silent:
-        deny.append(PeerSelector((), (LabelRequirement(CLUSTER_LABEL, "In", silent), is_pod)))
-    for name in clusters:
-        namespaces = by_cluster[name]
-        if namespaces and None not in namespaces:
-            deny.append(PeerSelector(((CLUSTER_LABEL, name),), (
-                is_pod, LabelRequirement(NAMESPACE_LABEL, "NotIn", tuple(sorted(namespaces))))))
-    return tuple(deny)
-
-
 def matrix_rows(matrix: dict[tuple[str, str], set[tuple[str, str]]], clusters: list[str],
                 namespaces: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """A reachability matrix as lines: `cluster/namespace` and what it admits from other
@@ -715,32 +634,6 @@ def mesh_endpoints(clusters: Iterable[Cluster]) -> tuple[MeshPeer, ...]:
 def _with_mesh_peers(cluster: Cluster, endpoints: tuple[MeshPeer, ...]) -> Cluster:
     """Every endpoint but the cluster's own, by name."""
     return replace(cluster, mesh_peers=tuple(e for e in endpoints if e.name != cluster.name))
-
-
-def with_defaults(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
-    """Fill the schema's `default` annotations into a valid instance (objects and arrays)."""
-    schema = resolve_schema(schema, root)
-    if isinstance(value, dict):
-        result = dict(value)
-        for key, sub in schema.get("properties", {}).items():
-            if key not in result and "default" in sub:
-                result[key] = sub["default"]
-            if key in result:
-                result[key] = with_defaults(result[key], sub, root)
-        return result
-    if isinstance(value, list) and "items" in schema:
-        return [with_defaults(item, schema["items"], root) for item in value]
-    return value
-
-
-def resolve_schema(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    """A schema node with its local `$ref` followed, its own keywords laid over the target."""
-    while "$ref" in node:
-        target: Any = root
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-    return node
 
 
 def _camel(value: Any) -> Any:
