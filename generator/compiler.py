@@ -227,7 +227,7 @@ def mesh_answer(plan: Plan) -> dict[str, Any]:
     from .plan import matrix_rows, preference_text
     from .reachability import backend_preference, cross_cluster_matrix, namespaces_named
     from .render import render
-    from .verify import mesh_objects
+    from .verify_mesh import mesh_objects
 
     if not plan.global_services and plan.segmentation is None:
         return {"reachability": None, "globalServiceBackends": []}

@@ -16,7 +16,7 @@ from generator.plan import Endpoints
 from generator.reachability import (OTHER_NAMESPACES, ModelError, admits, backend_preference,
                                     evaluate, namespaces_named, parse_policy, parse_service,
                                     pod, read_objects, reserved)
-from generator.verify import mesh_objects, verify_mesh_intent
+from generator.verify_mesh import mesh_objects, verify_mesh_intent
 
 SEED_DEMO = PROJECT / "topologies" / "seed-demo.yaml"
 BEFORE = PROJECT / "tests" / "fixtures" / "reachability" / "seed-demo-before"
