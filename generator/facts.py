@@ -146,6 +146,10 @@ CA_ROTATION_WARNING_DAYS = 180
 # "LoadBalancer IP Address Management"); the hybrid members' ClusterMesh IP is asked this way.
 LBIPAM_IPS_ANNOTATION = "lbipam.cilium.io/ips"
 
+# The built-in Azure role AKS needs on the node subnet to place its internal load
+# balancers (Azure built-in roles, "Network Contributor").
+NETWORK_CONTRIBUTOR_ROLE_ID = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+
 # Cilium ClusterMesh API server port.
 CLUSTERMESH_PORT = 2379
 WIREGUARD_PORT = 51871
