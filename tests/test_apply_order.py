@@ -15,7 +15,7 @@ import yaml
 from bootstrap_model import example_topologies
 from conftest import PROJECT
 from generator import apply_model, compiler
-from generator.verify import verify_apply_order
+from generator.verify_apply import verify_apply_order
 
 EXAMPLES = example_topologies()
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import VALID, expected
 from generator import compiler, k8s_validation
-from generator.verify import verify_apply_order
+from generator.verify_apply import verify_apply_order
 from bootstrap_model import example_topologies
 
 SERVICE = """\
