@@ -10,8 +10,8 @@ schema, Kubernetes core schemas); the user may give other data instead (`--bicep
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +43,11 @@ class References:
             self.bicep_types or shipped.bicep_types(),
             self.crd_schemas or shipped.crd_schemas(plan.cilium_version),
             self.cilium_values_schema or shipped.cilium_values_schema(plan.cilium_version),
-            shipped.kubernetes_schemas(plan.kubernetes_version))
+            shipped.kubernetes_schemas(plan.kubernetes_version),
+            # A rollout wave may pin another Cilium version: its clusters' values are
+            # checked against that chart's schema.
+            {c.cilium_version: self.cilium_values_schema
+             or shipped.cilium_values_schema(c.cilium_version) for c in plan.clusters})
 
     def described(self, plan: Plan) -> dict[str, str]:
         """What each check is made against, in words, for the generated README. Data given
@@ -61,6 +65,7 @@ class Sources:
     crd_schemas: tuple[Path, ...]
     cilium_values_schema: Path | None  # None: no data for the version (check refuses it)
     kubernetes_schemas: Path | None  # <kind>-<version>.json of the core kinds, or None
+    values_schemas: Mapping[str, Path | None] = field(default_factory=dict)  # by Cilium version
 
 
 def verify(plan: Plan, rendered: "Rendered", references: References) -> list[Diagnostic]:
@@ -153,8 +158,6 @@ def verify_flux_files(plan: Plan, rendered: "Rendered", sources: Sources) -> lis
     """Cilium values (checked as the data they were written from) and every object."""
     from .render import MESH_VALUES_FILE, VALUES_FILE
 
-    values_validator = (_validator(sources.cilium_values_schema)
-                        if sources.cilium_values_schema else None)
     values_files = {MESH_VALUES_FILE} | {f"clusters/{cluster.name}/{VALUES_FILE}"
                                          for cluster in plan.clusters}
     diagnostics = [message for path, text in rendered.files.items()
@@ -168,9 +171,11 @@ def verify_flux_files(plan: Plan, rendered: "Rendered", sources: Sources) -> lis
         values = rendered.effective_values(cluster.name)
         diagnostics += [diagnostic("AKM514", where, 1, 1, problem)
                         for problem in values_disagreements(cluster, plan, values)]
+        schema = sources.values_schemas.get(cluster.cilium_version, sources.cilium_values_schema)
+        values_validator = _validator(schema) if schema else None
         if values_validator is None:
             diagnostics.append(diagnostic("AKM512", where, 1, 1, "no values schema for "
-                                          f"Cilium {plan.cilium_version} to check against"))
+                                          f"Cilium {cluster.cilium_version} to check against"))
         else:
             diagnostics += [diagnostic("AKM512", where, 1, 1, message)
                             for message in _schema_errors(values_validator, values)]

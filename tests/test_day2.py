@@ -455,3 +455,34 @@ def test_a_wave_of_hybrid_members_only_is_no_fleet_stage(fleet):
     assert "name: 'rest'" in fleet_module and "name: 'canary'" not in fleet_module
     assert "name: 'fc'" not in fleet_module  # not a member: it is not in Azure
     assert helmrelease_versions(fleet.tree)["fc"] == "1.20.0"  # still in its Cilium wave
+
+
+def test_a_wave_on_a_cilium_version_without_data_is_refused_at_the_wave(tmp_path):
+    path = tmp_path / "mesh.yaml"
+    path.write_text(WAVES.replace("      clusters: [fc]\n",
+                                  '      clusters: [fc]\n      cilium: {version: "1.20.9"}\n'))
+    result = run_cli("validate", path)
+    assert result.exit_code == 1
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "1.20.9" in text)
+    assert f"mesh.yaml:{line}:" in result.stdout and "AKM420" in result.stdout
+
+
+def test_each_wave_is_verified_against_its_own_charts_values_schema(tmp_path, monkeypatch):
+    """A wave's HelmReleases install the chart version the wave pins, so its clusters'
+    values are checked against that chart's schema, not the mesh's."""
+    import copy
+
+    from generator import compiler, shipped
+
+    strict = tmp_path / "values.schema.json"  # a chart whose schema refuses the mesh's values
+    strict.write_text(json.dumps({"type": "object", "properties": {
+        "kubeProxyReplacement": {"type": "string"}}}))
+    index = copy.deepcopy(shipped.index())
+    index["cilium"]["1.20.1"] = dict(index["cilium"]["1.20.0"], values_schema=str(strict))
+    monkeypatch.setattr(shipped, "index", lambda: index)
+    path = tmp_path / "mesh.yaml"
+    path.write_text(WAVES.replace("      clusters: [fc]\n",
+                                  '      clusters: [fc]\n      cilium: {version: "1.20.1"}\n'))
+    result = compiler.compile_topology(path)
+    refused = {d.file.split("/")[2] for d in result.diagnostics if d.code == "AKM512"}
+    assert refused == {"fc"}, [d.format_text() for d in result.diagnostics]

@@ -108,13 +108,16 @@ def check_verification_data(plan: Plan) -> Iterator[Finding]:
     verified. (Versions AKM401/AKM404 refuse are reported there only.)"""
     from .. import shipped
 
-    minor = ".".join(plan.cilium_version.split(".")[:2])
-    if minor in facts.CILIUM_SUPPORTED_MINORS and \
-            plan.cilium_version not in shipped.cilium_versions():
-        yield Finding("AKM420", ("cilium", "version"),
-                      f"aksmesh has no values or CRD schemas for Cilium {plan.cilium_version}"
-                      ": its render cannot be verified",
-                      f"use {' or '.join(map(repr, shipped.cilium_versions()))}")
+    pinned = [(("cilium", "version"), plan.cilium_version)] + [
+        (("rollout", "waves", w.index, "cilium", "version"), w.cilium_version)
+        for w in plan.rollout if w.own_cilium]
+    for where, version in pinned:
+        minor = ".".join(version.split(".")[:2])
+        if minor in facts.CILIUM_SUPPORTED_MINORS and version not in shipped.cilium_versions():
+            yield Finding("AKM420", where,
+                          f"aksmesh has no values or CRD schemas for Cilium {version}"
+                          ": its render cannot be verified",
+                          f"use {' or '.join(map(repr, shipped.cilium_versions()))}")
     if plan.kubernetes_version in facts.AKS_SUPPORTED_MINORS and \
             plan.kubernetes_version not in shipped.kubernetes_versions():
         yield Finding("AKM421", ("kubernetesVersion",),
