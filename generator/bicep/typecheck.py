@@ -1,8 +1,9 @@
 """The type checks of resource bodies against bicep-types-az data.
 
-They mirror what the Bicep compiler does with the same `types.json` data
-(see /work/shared/reference/bicep-types/SOURCE.md), but every problem is an error here:
-Bicep downgrades most of them to warnings, a generator should not emit them at all.
+They mirror what the Bicep compiler does with the same `types.json` data (the format of
+Azure/bicep-types; generator/data/README.md says where aksmesh's copy comes from), but every
+problem is an error here: Bicep downgrades most of them to warnings, a generator should not
+emit them at all.
 `Expression` values are accepted by every type.
 """
 
