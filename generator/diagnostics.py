@@ -499,7 +499,7 @@ CODES = _registry(
         Code("AKM902", E, "output path is not a tree aksmesh wrote",
              "OUT/<name> is a file, a symlink, or a directory that is not empty and has no "
              ".aksmesh-files record. aksmesh replaces only trees it wrote; it moves nothing.",
-             "aksmesh render topologies/mesh.yaml  # out/mesh is a symlink to ../shared"),
+             "aksmesh render topologies/mesh.yaml  # out/mesh is a symlink to ../common"),
         Code("AKM903", E, "output tree cannot be replaced",
              "The directory that holds OUT/<name>, or a directory inside the tree, is not "
              "writable: the swap, or the removal of the old tree after it, would fail "
@@ -513,7 +513,7 @@ CODES = _registry(
              "A file or symlink aksmesh does not own stands where it writes a directory, or "
              "a directory where it writes a file. aksmesh never writes through a user's "
              "symlink, and never removes what it does not own.",
-             "ln -s ../shared out/mesh/bicep  # aksmesh writes bicep/main.bicep"),
+             "ln -s ../common out/mesh/bicep  # aksmesh writes bicep/main.bicep"),
     ]
 )
 
