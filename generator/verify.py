@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import facts, shipped
+from . import facts, manifests, shipped
 from .diagnostics import Diagnostic, diagnostic
 from .helm_values import chart_mesh_clusters
 from .load import LoadError, load_reference_json, unusable_reference
@@ -189,8 +189,7 @@ def _object_file_errors(plan: Plan, path: str, text: str, sources: Sources
 
     where = f"{plan.name}/{path}"
     try:
-        # The C loader: hundreds of clusters make thousands of these small files.
-        documents = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d]
+        documents = manifests.documents(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         return [diagnostic("AKM511", where, mark.line + 1 if mark else 1,
@@ -233,7 +232,7 @@ def _values_merge_problems(plan: Plan, root: str, files: dict[str, str]) -> list
     release = f"{root}/cilium/helmrelease.yaml"
     kustomization = f"{root}/cilium/kustomization.yaml"
     try:
-        documents = list(yaml.load_all(files.get(release, ""), Loader=yaml.CSafeLoader))
+        documents = list(manifests.documents(files.get(release, "")))
     except yaml.YAMLError:
         documents = []  # reported as AKM511
     return [diagnostic("AKM560", f"{plan.name}/{release}", 1, 1, problem)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import manifests
 from .diagnostics import Diagnostic, diagnostic
 from .plan import Plan
 
@@ -21,19 +22,15 @@ def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     from .render import MESH_VALUES_FILE, VALUES_FILE
 
     documents: dict[str, list[dict[str, Any]]] = {}
-    parsed: dict[str, list[dict[str, Any]]] = {}  # by text: most files repeat per cluster
     for path, text in files.items():
         # The values files are data for ConfigMap generators, not objects.
         if path.endswith(".yaml") and path.startswith(("clusters/", "cilium-ca/",
                                                        "infrastructure/")) \
                 and not path.endswith("/" + VALUES_FILE) and path != MESH_VALUES_FILE:
-            if text not in parsed:
-                try:
-                    parsed[text] = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader)
-                                    if isinstance(d, dict)]
-                except yaml.YAMLError:
-                    parsed[text] = []  # reported as AKM511 by verify_flux_files
-            documents[path] = parsed[text]
+            try:
+                documents[path] = [d for d in manifests.documents(text) if isinstance(d, dict)]
+            except yaml.YAMLError:
+                documents[path] = []  # reported as AKM511 by verify_flux_files
     diagnostics = [diagnostic("AKM523", f"{plan.name}/{path}", 1, 1,
                               "aksmesh would own a file `flux bootstrap` writes: a render "
                               "would undo bootstrap, and Flux would prune itself")

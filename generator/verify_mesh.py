@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import manifests
 from .diagnostics import Diagnostic, diagnostic
 from .plan import Plan
 
@@ -17,8 +18,6 @@ MESH_OBJECT_FILES = ("mesh-apps/global-services.yaml", "mesh-apps/cross-cluster-
 
 def mesh_objects(plan: Plan, files: dict[str, str]) -> MeshObjects:
     """The reachability model's reading of every cluster's rendered mesh apps."""
-    import yaml
-
     from .reachability import read_objects
 
     objects = {}
@@ -26,7 +25,7 @@ def mesh_objects(plan: Plan, files: dict[str, str]) -> MeshObjects:
         objects[cluster.name] = [
             d for name in MESH_OBJECT_FILES
             if (text := files.get(f"clusters/{cluster.name}/{name}")) is not None
-            for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if isinstance(d, dict)]
+            for d in manifests.documents(text) if isinstance(d, dict)]
     return read_objects(objects)
 
 
