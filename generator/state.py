@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 STATE_FILE = ".aksmesh-state.json"
 FORMAT_VERSION = 1
-CLASSES = ("safe", "rolling", "disruptive", "refused")
 
 _ENCRYPTED_VALUE = re.compile(r"ENC\[[A-Za-z0-9_]+,data:[^\]]*\]")
 
