@@ -3,8 +3,8 @@
 The test imitates clusters/<cluster>/flux-system/ as `flux bootstrap` v2.9.4 leaves it, step
 by step (tests/bootstrap_model.py cites the sources): our kustomization.yaml and the empty
 gotk-components.yaml and gotk-sync.yaml the README has the user commit; then bootstrap's
-ReconcileComponents writes gotk-components.yaml (the Flux v2.9.4 install manifests kept in
-shared/reference) and applies the directory, while gotk-sync.yaml is still empty; then
+ReconcileComponents writes gotk-components.yaml (the Flux v2.9.4 install manifests, from
+tests/reference/flux/install-v2.9.4) and applies the directory, while gotk-sync.yaml is still empty; then
 ReconcileSyncConfig writes gotk-sync.yaml and applies it again. Both states are built with
 the real `kubectl kustomize`; the final one is checked: every controller on the host network with node DNS, schedulable on not-ready
 nodes, on its own host ports, fetching artifacts and posting events through localhost, and

@@ -220,7 +220,8 @@ def test_every_global_service_load_balances_exactly_to_its_backends(four):
 # ------------------------------------------------------------------ the located error
 
 
-CUT = VALID.replace("  - name: we\n", """\
+# The valid topology with a third cluster, fc, between ne and we.
+THREE_CLUSTERS = VALID.replace("  - name: we\n", """\
   - name: fc
     id: 3
     region: francecentral
@@ -229,7 +230,9 @@ CUT = VALID.replace("  - name: we\n", """\
     podCidr: 10.130.0.0/16
     serviceCidr: 10.230.0.0/16
   - name: we
-""") + """\
+""")
+
+CUT = THREE_CLUSTERS + """\
 globalServices:
   - name: rebel-base
     namespace: rebel-base
@@ -422,16 +425,7 @@ def test_any_segmentation_renders_exactly_its_flows(flows):
     """For any set of flows among three clusters and three namespaces (with and without
     namespaces, none at all), the rendered policies mean exactly the declared flows and
     change nothing else: the model agrees with the plan, pair by pair."""
-    data = yaml.safe_load(VALID.replace("  - name: we\n", """\
-  - name: fc
-    id: 3
-    region: francecentral
-    vnetCidr: 10.30.0.0/16
-    nodeSubnetCidr: 10.30.0.0/22
-    podCidr: 10.130.0.0/16
-    serviceCidr: 10.230.0.0/16
-  - name: we
-"""))
+    data = yaml.safe_load(THREE_CLUSTERS)
     data["segmentation"] = {"allow": flows}
     plan = plan_topology(data, load_schema())
     from generator.render import render
@@ -463,16 +457,7 @@ def test_the_global_service_check_agrees_with_the_model(services, flows):
     from generator.rules.mesh import check_service_reachability
     from generator.render import render
 
-    data = yaml.safe_load(VALID.replace("  - name: we\n", """\
-  - name: fc
-    id: 3
-    region: francecentral
-    vnetCidr: 10.30.0.0/16
-    nodeSubnetCidr: 10.30.0.0/22
-    podCidr: 10.130.0.0/16
-    serviceCidr: 10.230.0.0/16
-  - name: we
-"""))
+    data = yaml.safe_load(THREE_CLUSTERS)
     data["globalServices"] = [
         {"name": f"s{i}", "namespace": s["namespace"], "ports": [{"port": 80}],
          "selector": {"app": f"s{i}"}, "backends": s["backends"], "affinity": s["affinity"]}
