@@ -4,7 +4,8 @@ aksmesh owns the files listed in `MANIFEST` inside each tree; it replaces and re
 those, and keeps every other entry (for example the gotk-*.yaml that `flux bootstrap`
 commits, or a user's symlink to a shared directory). The new tree is assembled in a staging
 directory of its own beside the old one and swapped in with one atomic rename, so a crash or
-a kill leaves either the old tree or the new one.
+a kill leaves either the old tree or the new one. SIGINT and SIGTERM that arrive while
+a tree is staged are acted on once it is swapped in and the staging directory is gone.
 
 Renders of the same tree take turns: each holds an exclusive `flock` on `.<name>.aksmesh-lock`
 beside the tree from before it compares until after it has swapped and cleaned up, and a
@@ -81,44 +82,51 @@ def write_tree(root: Path, files: dict[str, str],
         if all(c.status == "unchanged" for c in changes):
             return changes
         _check_nothing_in_the_way(root, wanted)
-        staging = _new_sibling(root, "staging")
-        try:
-            if root.exists():
-                _keep_foreign_files(root, staging, owned | wanted.keys())
-            for path, text in wanted.items():
-                target = staging / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(text.encode())
-            if root.exists():
-                _keep_directory_modes(root, staging)
-            # One sync of the filesystem, not one fsync per file: thousands of files at scale.
-            os.sync()
-            if root.exists():
-                _exchange(staging, root)
-            else:
-                staging.rename(root)
-        finally:
-            # After the swap the staging name holds the old tree. A signal now would leave
-            # half of it behind: deliver it once the cleanup is done.
-            with _signals_deferred():
-                shutil.rmtree(staging, ignore_errors=True)
+        # Once a staging directory exists, the write runs to its end (staged, swapped, the
+        # old tree removed) and SIGINT or SIGTERM is acted on after it: a signal in between
+        # would leave the staging directory, or half of the old tree, behind.
+        with _signals_deferred():
+            _stage_and_swap(root, wanted, owned)
     return changes
+
+
+def _stage_and_swap(root: Path, wanted: dict[str, str], owned: set[str]) -> None:
+    staging = _new_sibling(root, "staging")
+    try:
+        if root.exists():
+            _keep_foreign_files(root, staging, owned | wanted.keys())
+        for path, text in wanted.items():
+            target = staging / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(text.encode())
+        if root.exists():
+            _keep_directory_modes(root, staging)
+        # One sync of the filesystem, not one fsync per file: thousands of files at scale.
+        os.sync()
+        if root.exists():
+            _exchange(staging, root)
+        else:
+            staging.rename(root)
+    finally:
+        # After the swap the staging name holds the old tree.
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_file(path: Path, content: str | bytes) -> None:
     """Write one file atomically: a temporary sibling of its own (concurrent writers do not
     share it), synced, then renamed over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content.encode() if isinstance(content, str) else content)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with _signals_deferred():  # a signal between mkstemp and the rename would leave it behind
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(content.encode() if isinstance(content, str) else content)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
 
 
 def _compare(root: Path, wanted: dict[str, str], owned: set[str]) -> list[Change]:

@@ -40,6 +40,38 @@ def test_a_failure_mid_write_leaves_the_previous_tree(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["mesh"]  # no staging left behind
 
 
+@pytest.mark.parametrize("moment", ["the staging directory is made", "a file is staged"])
+def test_a_signal_while_staging_is_acted_on_once_the_write_is_done(tmp_path, monkeypatch,
+                                                                    moment):
+    """Ctrl-C the instant the staging directory exists (the window CI hit: the interrupt
+    was raised before the cleanup was armed, and the staging directory stayed), or while a
+    file is staged: the write finishes, then the interrupt arrives, with nothing left."""
+    import generator.write as write
+
+    root = tmp_path / "mesh"
+    write_tree(root, {"a.txt": "old a\n"})
+    real_new_sibling, real_write_bytes = write._new_sibling, type(root).write_bytes
+
+    def interrupted_new_sibling(*args):
+        path = real_new_sibling(*args)
+        os.kill(os.getpid(), signal.SIGINT)
+        return path
+
+    def interrupted_write_bytes(path, data):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_write_bytes(path, data)
+
+    if moment == "the staging directory is made":
+        monkeypatch.setattr(write, "_new_sibling", interrupted_new_sibling)
+    else:
+        monkeypatch.setattr(type(root), "write_bytes", interrupted_write_bytes)
+    with pytest.raises(KeyboardInterrupt):
+        write_tree(root, {"a.txt": "new a\n"})
+    monkeypatch.undo()
+    assert snapshot(root) == {"a.txt": b"new a\n", MANIFEST: snapshot(root)[MANIFEST]}
+    assert sorted(os.listdir(tmp_path)) == ["mesh"]  # no staging, no lock
+
+
 def test_a_killed_render_leaves_the_old_tree_or_the_new_one(tmp_path):
     old_topology, new_topology = tmp_path / "old.yaml", tmp_path / "new.yaml"
     old_topology.write_text(example_topology(64, name="mesh"))
