@@ -146,7 +146,7 @@ def ca_init(args: argparse.Namespace) -> None:
 
 
 def ca_show(args: argparse.Namespace) -> None:
-    from .ca import CaError, ca_facts
+    from .ca import CaError, ca_facts, ca_subject
     from .load import load_shared_ca, shared_ca_path
 
     target = shared_ca_path(args.topology)
@@ -155,13 +155,13 @@ def ca_show(args: argparse.Namespace) -> None:
         if shared is None:
             _fail(f"{target}: no shared CA", f"create it: aksmesh ca init {args.topology} "
                   "--age-recipient <age1...>")
-        found = ca_facts(shared)
+        found, subject = ca_facts(shared), ca_subject(shared)
     except CaError as error:
         _fail(f"{target}: {error.message}", error.hint)
     except (OSError, UnicodeDecodeError) as error:
         _fail(f"cannot read {target}: {getattr(error, 'strerror', None) or error}")
     _echo(f"file:         {target}\n"
-          f"subject:      {found.subject}\n"
+          f"subject:      {subject}\n"
           f"fingerprint:  SHA256 {found.fingerprint_sha256}\n"
           f"valid from:   {found.not_before:%Y-%m-%d %H:%M:%S} UTC\n"
           f"expires:      {found.not_after:%Y-%m-%d %H:%M:%S} UTC\n"

@@ -55,6 +55,76 @@ def test_the_clear_certificate_is_the_encrypted_one(path):
     assert found.not_after == cert.not_valid_after_utc
 
 
+def _self_signed(not_before: datetime.datetime, not_after: datetime.datetime,
+                 version: x509.Version = x509.Version.v3) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Cilium CA")])
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(not_before).not_valid_after(not_after))
+    if version is x509.Version.v1:  # no [0] version element in tbsCertificate
+        builder._version = x509.Version.v1  # private: no public way to build a v1
+    cert = builder.sign(key, hashes.SHA256())
+    from cryptography.hazmat.primitives import serialization
+
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def _shared(pem: str | None) -> ca.SharedCa:
+    return ca.SharedCa("cilium-ca.sops.yaml", "", ca.SECRET_NAME, ca.SECRET_NAMESPACE, (), pem)
+
+
+@pytest.mark.parametrize("not_before, not_after", [
+    (datetime.datetime(2026, 12, 1, 9, 30, 5, tzinfo=UTC),
+     datetime.datetime(2036, 11, 29, 23, 59, 59, tzinfo=UTC)),   # both UTCTime
+    (datetime.datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC),
+     datetime.datetime(2050, 1, 1, 0, 0, 0, tzinfo=UTC)),        # UTCTime, then GeneralizedTime
+    (datetime.datetime(1999, 6, 1, tzinfo=UTC),
+     datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),   # 19xx, and RFC 5280's "no expiry"
+])
+@pytest.mark.parametrize("version", [x509.Version.v3, x509.Version.v1])
+def test_the_validity_read_from_der_is_what_cryptography_reads(not_before, not_after, version):
+    """ca_facts reads the DER itself (cryptography's import would cost every render);
+    cryptography, the consumer-grade parser, is the reference."""
+    pem = _self_signed(not_before, not_after, version)
+    cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    assert cert.version is version
+    found = ca.ca_facts(_shared(pem))
+    assert (found.not_before, found.not_after) == \
+        (cert.not_valid_before_utc, cert.not_valid_after_utc) == (not_before, not_after)
+    assert found.fingerprint_sha256.replace(":", "") == cert.fingerprint(hashes.SHA256()).hex().upper()
+    assert ca.ca_subject(_shared(pem)) == "CN=Cilium CA"
+
+
+def _damaged(how: str) -> str:
+    pem = _self_signed(ISSUED, ISSUED + datetime.timedelta(days=3650))
+    lines = pem.strip().splitlines()
+    der = base64.b64decode("".join(lines[1:-1]))
+    if how == "truncated":
+        der = der[:60]
+    elif how == "not a certificate":
+        der = b"\x04\x03abc"
+    elif how == "a time with a fraction":  # DER forbids it in certificates (RFC 5280 4.1.2.5)
+        start = der.index(b"\x17\x0d")
+        der = der[:start] + b"\x17\x0d" + b"261201000000." + der[start + 15:]
+    elif how == "not base64":
+        return pem.replace(lines[3], "%" * len(lines[3]))
+    elif how == "two certificates":
+        return pem + pem
+    body = base64.b64encode(der).decode("ascii")
+    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize("how", ["truncated", "not a certificate", "a time with a fraction",
+                                 "not base64", "two certificates"])
+def test_a_damaged_certificate_is_a_ca_error_not_a_crash(how):
+    with pytest.raises(ca.CaError) as raised:
+        ca.ca_facts(_shared(_damaged(how)))
+    assert "recreate it" in raised.value.hint
+
+
 def test_the_leaves_are_rendered_with_the_validity_the_check_assumes():
     result = compiler.compile_topology(PROJECT / "topologies" / "seed-demo.yaml")
     # Every cluster merges the shared values, which set both: ClusterMesh and Hubble.
@@ -77,7 +147,7 @@ def compiler_values(result, cluster: str) -> dict:
 
 
 def _facts(days_valid: int, issued: datetime.datetime) -> ca.CaFacts:
-    return ca.CaFacts("CN=Cilium CA", "00", issued, issued + datetime.timedelta(days=days_valid), ())
+    return ca.CaFacts("00", issued, issued + datetime.timedelta(days=days_valid), ())
 
 
 ISSUED = datetime.datetime(2026, 12, 1, tzinfo=UTC)
