@@ -107,7 +107,10 @@ def render(args: argparse.Namespace) -> None:
             names = ", ".join(c["name"] for c in result.removed)
             _echo(f"{root}: removed from the topology, still running: {names}; the cleanup, "
                   f"in order: {root / REMOVED_FILE}", err=True)
-    _exit([d for r in results for d in r.diagnostics])
+    diagnostics = [d for r in results for d in r.diagnostics]
+    if args.fmt != "text":  # the warnings, once, as they print when render fails
+        _emit(diagnostics, args.fmt)
+    _exit(diagnostics)
 
 
 def check(args: argparse.Namespace) -> None:

@@ -1,6 +1,7 @@
 """The command line end to end, in process: exit codes, formats, output trees."""
 
 import json
+import shutil
 import sys
 
 import pytest
@@ -47,6 +48,23 @@ def test_validate_json_format(tmp_path):
     [record] = json.loads(result.stdout)
     assert (record["code"], record["line"], record["col"]) == ("AKM202", 12, 9)
     assert record["path"] == ["clusters", 1, "id"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_a_render_that_succeeds_reports_its_warnings_in_machine_formats(tmp_path, fmt):
+    """Before: render --format json|sarif printed nothing when it wrote the tree, so a CI
+    reading its stdout never saw the warnings (text prints them before writing)."""
+    topology = tmp_path / "seed-demo.yaml"
+    text = (PROJECT / "topologies" / "seed-demo.yaml").read_text(encoding="utf-8")
+    topology.write_text(text.replace("podCidr: 10.", "podCidr: 198.", 1), encoding="utf-8")
+    shutil.copytree(PROJECT / "topologies" / "seed-demo", tmp_path / "seed-demo")
+    result = run("render", "--format", fmt, "-o", tmp_path / "out", topology)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "seed-demo" / ".aksmesh-files").is_file()
+    report = json.loads(result.stdout)
+    records = report if fmt == "json" else report["runs"][0]["results"]
+    codes = [r["code"] if fmt == "json" else r["ruleId"] for r in records]
+    assert "AKM308" in codes, codes  # the public pod range
 
 
 def test_strict_turns_warnings_into_errors(tmp_path):
