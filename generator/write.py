@@ -65,8 +65,27 @@ def lock_path(root: Path) -> Path:
 
 
 def compare(root: Path, files: dict[str, str]) -> list[Change]:
-    """How `root` differs from `files` (the manifest included), without writing anything."""
-    return _compare(root, _with_manifest(files), _owned(root))
+    """How `root` differs from `files` (the manifest included), without writing anything.
+
+    Takes no lock, so that the drift gate leaves nothing beside the tree. A render may swap
+    its tree in while this reads: render never writes into a tree, it replaces the whole
+    directory, so a read during which `root` stayed the same directory saw one tree. A read
+    across a swap is done again.
+    """
+    wanted = _with_manifest(files)
+    while True:
+        before = _identity(root)
+        changes = _compare(root, wanted, _owned(root))
+        if _identity(root) == before:
+            return changes
+
+
+def _identity(root: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(root)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def write_tree(root: Path, files: dict[str, str],

@@ -117,6 +117,28 @@ def test_compare_reports_created_changed_removed_unchanged(tmp_path):
                        "new.txt": "created", MANIFEST: "changed"}
 
 
+def test_compare_reads_one_tree_even_when_a_render_swaps_one_in_meanwhile(tmp_path,
+                                                                          monkeypatch):
+    """`aksmesh check` beside a running render: the swap lands between two files of the
+    comparison. Before, the first file was read from the old tree and the second from the
+    new one, and check reported a drift that neither tree had."""
+    root = tmp_path / "mesh"
+    old, new = {"x.txt": "old x\n", "y.txt": "old y\n"}, {"x.txt": "new x\n", "y.txt": "new y\n"}
+    write_tree(root, old)
+    real_is_file, swapped = type(root).is_file, []
+
+    def a_render_swaps_after_the_first_file(path):
+        if path.name == "y.txt" and not swapped:  # x.txt was compared already
+            swapped.append(path)
+            write_tree(root, new)
+        return real_is_file(path)
+
+    monkeypatch.setattr(type(root), "is_file", a_render_swaps_after_the_first_file)
+    changes = compare(root, new)
+    assert swapped  # the swap did land in the middle of the read
+    assert {c.status for c in changes} == {"unchanged"}, changes
+
+
 def test_an_unchanged_tree_is_not_rewritten(tmp_path):
     root = tmp_path / "mesh"
     write_tree(root, {"a.txt": "a\n"})
