@@ -37,28 +37,32 @@ CILIUM_MESH_SKEW_SOURCE = ("Cilium's upgrade guide: upgrades only between consec
 # Fleet update runs instead, and these would race both them and the Bicep's version.
 FLEET_CONFLICTING_CHANNELS = ("stable", "rapid")
 
-# Azure public-cloud regions (`az account list-locations --query "[].name"`), 2026.
+# Azure public-cloud regions (`az account list-locations --query "[].name"`), 2026; checked
+# against Microsoft's regions list (below) on 2026-12-01, which added indiasouthcentral.
 AZURE_REGIONS = frozenset(
     """
     australiacentral australiacentral2 australiaeast australiasoutheast austriaeast
     belgiumcentral brazilsouth brazilsoutheast canadacentral canadaeast centralindia
     centralus chilecentral denmarkeast eastasia eastus eastus2 francecentral francesouth
-    germanynorth germanywestcentral indonesiacentral israelcentral italynorth japaneast
-    japanwest jioindiacentral jioindiawest koreacentral koreasouth malaysiawest
-    mexicocentral newzealandnorth northcentralus northeurope norwayeast norwaywest
-    polandcentral qatarcentral southafricanorth southafricawest southcentralus southindia
-    southeastasia spaincentral swedencentral swedensouth switzerlandnorth switzerlandwest
-    uaecentral uaenorth uksouth ukwest westcentralus westeurope westindia westus westus2
-    westus3
+    germanynorth germanywestcentral indiasouthcentral indonesiacentral israelcentral
+    italynorth japaneast japanwest jioindiacentral jioindiawest koreacentral koreasouth
+    malaysiawest mexicocentral newzealandnorth northcentralus northeurope norwayeast
+    norwaywest polandcentral qatarcentral southafricanorth southafricawest
+    southcentralus southeastasia southindia spaincentral swedencentral swedensouth
+    switzerlandnorth switzerlandwest uaecentral uaenorth uksouth ukwest westcentralus
+    westeurope westindia westus westus2 westus3
     """.split()
 )
 
 # Availability zones per region, from Microsoft's regions list
 # (https://learn.microsoft.com/azure/reliability/regions-list, column "Availability zones":
-# "3" or "N/A"), as stored 2026-12-01, and the region list of
-# https://learn.microsoft.com/azure/reliability/availability-zones-service-support. Every
-# region with zones has three, which AKS names "1", "2", "3". Regions outside AZURE_REGIONS
-# have no entry (AKM402 refuses them). A region that gains zones moves out of this list.
+# "3" or "N/A"; its source, MicrosoftDocs/reliability-docs articles/reliability/regions-list.md
+# at e92155a, 2026-08-20, checked region by region on 2026-12-01). Every region with zones
+# has three, which AKS names "1", "2", "3". Regions outside AZURE_REGIONS have no entry
+# (AKM402 refuses them). A region that gains zones moves out of this list.
+# jioindiacentral, jioindiawest and swedensouth are access-restricted regions without a
+# row of their own on that list: they count as zoneless, since a cluster without zones
+# deploys in a region that has them, and one with zones fails in a region without.
 REGION_ZONES_AS_OF = "2026-12-01"
 _REGIONS_WITHOUT_ZONES = frozenset(
     """
