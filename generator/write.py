@@ -18,7 +18,6 @@ nothing moves.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import glob
@@ -382,6 +381,8 @@ _RENAME_EXCHANGE = 2
 
 def _exchange(a: Path, b: Path) -> None:
     """Swap two directories atomically (Linux renameat2); fall back to two renames."""
+    import ctypes  # here: a render that changes nothing never swaps, and ctypes costs ~3 ms
+
     libc = ctypes.CDLL(None, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is not None:
