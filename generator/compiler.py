@@ -14,7 +14,8 @@ from .check import check_document, check_plan
 from .diagnostics import Diagnostic, diagnostic, has_errors, strict as strictly
 from .load import (Document, LoadError, load_schema, load_shared_ca, load_state,
                    load_topology, shared_ca_path)
-from .plan import Plan, plan_topology
+from .plan import plan_topology
+from .plan_records import Plan
 from .state import Change
 from .verify import References
 
@@ -224,7 +225,7 @@ def mesh_answer(plan: Plan) -> dict[str, Any]:
     (cluster, namespace) admits which from other clusters, and where each global service
     sends each cluster's clients. What `aksmesh plan` shows; verify proves it equals the
     plan's intent before anything is written."""
-    from .plan import matrix_rows, preference_text
+    from .mesh_intent import matrix_rows, preference_text
     from .reachability import backend_preference, cross_cluster_matrix, namespaces_named
     from .render import render
     from .verify_mesh import mesh_objects

@@ -29,7 +29,7 @@ from .diagnostics import Finding
 
 if TYPE_CHECKING:
     from .ca import SharedCa
-    from .plan import Cluster, Plan
+    from .plan_records import Cluster, Plan
 
 STATE_FILE = ".aksmesh-state.json"
 FORMAT_VERSION = 1

@@ -12,7 +12,7 @@ import yaml
 
 from conftest import PROJECT, VALID, expected, run_cli
 from generator import compiler
-from generator.plan import Endpoints
+from generator.mesh_intent import Endpoints
 from generator.reachability import (OTHER_NAMESPACES, ModelError, admits, backend_preference,
                                     evaluate, namespaces_named, parse_policy, parse_service,
                                     pod, read_objects, reserved)
