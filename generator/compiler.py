@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from .check import check_document, check_plan
 from .diagnostics import Diagnostic, diagnostic, has_errors, strict as strictly
-from .load import (Document, LoadError, load_schema, load_shared_ca, load_state,
-                   load_topology, shared_ca_path)
+from .inputs import load_schema, load_shared_ca, load_state, shared_ca_path
+from .load import Document, LoadError, load_topology
 from .plan import plan_topology
 from .plan_records import Plan
 from .state_changes import Change

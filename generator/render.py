@@ -19,7 +19,7 @@ from .cilium_values import (CLUSTER_VALUES_COMMENTS, MESH_VALUES_COMMENTS, clust
                             mesh_values)
 from .helm_values import merged_values
 from .ca import SECRET_NAME, SharedCa
-from .load import TEMPLATES_DIR
+from .inputs import TEMPLATES_DIR
 from .plan_records import Cluster, Plan
 
 # Output path → template, for files rendered once per topology; then by kind of peering.
