@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .diagnostics import Finding
-from .plan import Plan
+from .plan_records import Plan
 from .rules import DOCUMENT_RULES, PLAN_RULES
 from .rules.schema import check_schema
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from . import facts
 from .helm_values import merged_values
-from .plan import Cluster, Plan
+from .plan_records import Cluster, Plan
 
 
 def mesh_values(plan: Plan) -> dict[str, Any]:

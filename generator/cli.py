@@ -127,7 +127,7 @@ def example(args: argparse.Namespace) -> None:
 
 def ca_init(args: argparse.Namespace) -> None:
     from .ca import CaError
-    from .load import shared_ca_path
+    from .inputs import shared_ca_path
     from .write import write_file
 
     try:
@@ -150,7 +150,7 @@ def ca_init(args: argparse.Namespace) -> None:
 
 def ca_show(args: argparse.Namespace) -> None:
     from .ca import CaError, ca_facts, ca_subject
-    from .load import load_shared_ca, shared_ca_path
+    from .inputs import load_shared_ca, shared_ca_path
 
     target = shared_ca_path(args.topology)
     try:
@@ -175,7 +175,7 @@ def ca_show(args: argparse.Namespace) -> None:
 
 def ca_add_recipient(args: argparse.Namespace) -> None:
     from .ca import CaError, add_recipients, read_age_recipients
-    from .load import shared_ca_path
+    from .inputs import shared_ca_path
     from .write import write_file
 
     target = shared_ca_path(args.topology)

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from .check import check_document, check_plan
 from .diagnostics import Diagnostic, diagnostic, has_errors, strict as strictly
-from .load import (Document, LoadError, load_schema, load_shared_ca, load_state,
-                   load_topology, shared_ca_path)
-from .plan import Plan, plan_topology
-from .state import Change
+from .inputs import load_schema, load_shared_ca, load_state, shared_ca_path
+from .load import Document, LoadError, load_topology
+from .plan import plan_topology
+from .plan_records import Plan
+from .state_changes import Change
 from .verify import References
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def _compare_with_record(path: Path, document: Document, plan: Plan, options: Op
                          ) -> tuple[list[Change] | None, tuple[dict, ...], list[Diagnostic]]:
     """The plan's changes against the committed tree's state record, and the errors for
     those that are refused or disruptive and not acknowledged."""
-    from . import state
+    from . import state, state_changes
     from .ca import CaError
 
     assert options.out is not None
@@ -103,15 +104,15 @@ def _compare_with_record(path: Path, document: Document, plan: Plan, options: Op
         ca = load_shared_ca(path)
     except (CaError, OSError, UnicodeDecodeError):
         ca = None  # compile_topology says what is wrong with it
-    changes = state.classify(previous, plan, ca)
+    changes = state_changes.classify(previous, plan, ca)
     diagnostics = []
-    for finding in state.findings(changes, options.acknowledged):
+    for finding in state_changes.findings(changes, options.acknowledged):
         if finding.code == "AKM706":  # the CA lives beside the topology, not in it
             diagnostics.append(diagnostic(finding.code, str(shared_ca_path(path)), 1, 1,
                                           finding.message, finding.hint))
         else:
             diagnostics.append(document.locate(finding))
-    for unmatched in state.unmatched_acknowledgements(changes, options.acknowledged):
+    for unmatched in state_changes.unmatched_acknowledgements(changes, options.acknowledged):
         diagnostics.append(diagnostic(
             "AKM712", document.file, 1, 1,
             f"--allow-disruptive {unmatched} matches no disruptive change of `{plan.name}`",
@@ -224,7 +225,7 @@ def mesh_answer(plan: Plan) -> dict[str, Any]:
     (cluster, namespace) admits which from other clusters, and where each global service
     sends each cluster's clients. What `aksmesh plan` shows; verify proves it equals the
     plan's intent before anything is written."""
-    from .plan import matrix_rows, preference_text
+    from .mesh_intent import matrix_rows, preference_text
     from .reachability import backend_preference, cross_cluster_matrix, namespaces_named
     from .render import render
     from .verify_mesh import mesh_objects

@@ -1,18 +1,16 @@
 """Stage 1, load: read a topology file into plain data plus a map of source positions.
 
-Also the reader of the other inputs a user gives: the shared CA's path, and the schema and
-type data files that verify checks against. Every failure to read or parse becomes a
-located `Diagnostic` (AKM0xx for a topology, AKM603 for a schema file), raised as
-`LoadError`, never a traceback.
+The topology is YAML 1.2, read with the positions every finding is located by (`Document`).
+Every failure to read or parse it becomes a located `Diagnostic` (AKM0xx), raised as
+`LoadError`, never a traceback. The other inputs (aksmesh's schema, reference data, the
+shared CA, the state record) are read by `inputs.py`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import stat
 import warnings
-from functools import cache
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,25 +36,6 @@ class LoadError(Exception):
     def __init__(self, diagnostic: Diagnostic):
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
-
-
-def load_reference_json(path: str | Path) -> Any:
-    """A schema or type data file the user gave, parsed; LoadError when it is not JSON.
-    OSError is the caller's to handle."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except ValueError as error:  # JSONDecodeError, or UnicodeDecodeError
-        raise unusable_reference(str(path), f"not JSON: {getattr(error, 'msg', error)}",
-                                 getattr(error, "lineno", 1), getattr(error, "colno", 1)
-                                 ) from None
-
-
-def unusable_reference(path: str, message: str, line: int = 1, col: int = 1) -> LoadError:
-    """The error for a schema or type data file, given by the user, that cannot be used."""
-    return LoadError(diagnostic("AKM603", path, line, col, message,
-                                "use the file as its project publishes it "
-                                "(Azure/bicep-types-az, a Flux or Cilium release)"))
 
 
 @dataclass(frozen=True)
@@ -364,46 +343,3 @@ def _syntax_hint(error: Any) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-# aksmesh's own inputs, shipped inside the package (pyproject's package-data).
-SCHEMA_PATH = Path(__file__).resolve().parent / "topology.schema.json"
-TEMPLATES_DIR = SCHEMA_PATH.parent / "templates"
-
-
-@cache  # read once however many topologies a command is given
-def load_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-def shared_ca_path(topology: Path) -> Path:
-    """Where `aksmesh ca init` keeps a topology's CA: a folder named like the topology file,
-    beside it, so that `topologies/*.yaml` never takes it for a topology."""
-    from .ca import CA_FILE_NAME
-
-    return topology.parent / topology.stem / CA_FILE_NAME
-
-
-def load_shared_ca(topology: Path):
-    """The topology's encrypted CA, or None when `ca init` has not been run.
-
-    Raises CaError when the file exists but is not an encrypted Secret in flux-system.
-    """
-    from .ca import inspect_ca_file
-
-    path = shared_ca_path(topology)
-    if not path.is_file():
-        return None
-    return inspect_ca_file(path.read_text(encoding="utf-8"), path.name)
-
-
-def load_state(tree: Path) -> Any:
-    """The state record a committed output tree holds (state.STATE_FILE), parsed; None
-    when the tree has none yet. Raises ValueError when it is not JSON, OSError when it
-    cannot be read."""
-    from .state import STATE_FILE
-
-    path = tree / STATE_FILE
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -19,8 +19,8 @@ from .cilium_values import (CLUSTER_VALUES_COMMENTS, MESH_VALUES_COMMENTS, clust
                             mesh_values)
 from .helm_values import merged_values
 from .ca import SECRET_NAME, SharedCa
-from .load import TEMPLATES_DIR
-from .plan import Cluster, Plan
+from .inputs import TEMPLATES_DIR
+from .plan_records import Cluster, Plan
 
 # Output path → template, for files rendered once per topology; then by kind of peering.
 BICEP_FILES = {
@@ -205,7 +205,7 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
             "flux/cilium-ca/kustomization.yaml.j2").render(ca=context)
         files[".sops.yaml"] = env.get_template("flux/sops.yaml.j2").render(ca=context)
     # What the running mesh will be once this tree is deployed: the next render compares
-    # its topology with this record (state.classify).
+    # its topology with this record (state_changes.classify).
     files[state.STATE_FILE] = state.dump(state.record(plan, ca, removed))
     if removed:
         files[REMOVED_FILE] = env.get_template("REMOVED.md.j2").render(

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from . import facts
 
 if TYPE_CHECKING:
-    from .plan import Cluster, Endpoints, Plan
+    from .mesh_intent import Endpoints
+    from .plan_records import Cluster, Plan
 
 
 @dataclass(frozen=True)

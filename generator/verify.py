@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from . import facts, manifests, shipped
 from .diagnostics import Diagnostic, diagnostic
 from .helm_values import chart_mesh_clusters
-from .load import LoadError, load_reference_json, unusable_reference
-from .plan import Cluster, Plan
+from .inputs import load_reference_json, unusable_reference
+from .load import LoadError
+from .plan_records import Cluster, Plan
 from .verify_apply import verify_apply_order
 from .verify_mesh import verify_mesh_intent
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from . import manifests
 from .diagnostics import Diagnostic, diagnostic
-from .plan import Plan
+from .plan_records import Plan
 
 
 def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:

@@ -273,7 +273,7 @@ def render_into_fleet(topology: Path, workspace: Path) -> tuple[Any, dict[str, s
     import pyrage
 
     from generator import ca, compiler, write
-    from generator.load import shared_ca_path
+    from generator.inputs import shared_ca_path
 
     source = topology
     if not shared_ca_path(topology).exists():

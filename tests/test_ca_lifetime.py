@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes
 
 from conftest import PROJECT, VALID, run_cli
 from generator import ca, compiler, facts
-from generator.load import load_shared_ca, shared_ca_path
+from generator.inputs import load_shared_ca, shared_ca_path
 from test_ca import sops_decrypt
 
 FIXTURE_KEY = PROJECT / "tests" / "fixtures" / "example.agekey"

@@ -334,7 +334,7 @@ def test_waves_name_every_cluster_once(found, waves):
 def test_waves_more_than_one_cilium_minor_apart_are_refused():
     from generator import facts
     from generator.rules.day2 import check_rollout
-    from generator.load import load_schema
+    from generator.inputs import load_schema
     from generator.plan import plan_topology
     from ruamel.yaml import YAML
 

@@ -14,7 +14,7 @@ def test_every_topology_key_is_documented():
     import json
 
     from generator.docs import DOCS_DIR
-    from generator.load import SCHEMA_PATH
+    from generator.inputs import SCHEMA_PATH
 
     text = generated_docs()[DOCS_DIR / "topology.md"]
     schema = json.loads(SCHEMA_PATH.read_text())

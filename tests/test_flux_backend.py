@@ -40,8 +40,8 @@ from ruamel.yaml import YAML
 from conftest import PROJECT, REFERENCE, bootstrap_sync
 from generator import ca, compiler
 from generator.example import example_topology
-from generator.load import shared_ca_path
-from generator.plan import Plan
+from generator.inputs import shared_ca_path
+from generator.plan_records import Plan
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(

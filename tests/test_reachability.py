@@ -12,7 +12,7 @@ import yaml
 
 from conftest import PROJECT, VALID, expected, run_cli
 from generator import compiler
-from generator.plan import Endpoints
+from generator.mesh_intent import Endpoints
 from generator.reachability import (OTHER_NAMESPACES, ModelError, admits, backend_preference,
                                     evaluate, namespaces_named, parse_policy, parse_service,
                                     pod, read_objects, reserved)
@@ -411,7 +411,7 @@ def test_a_rendered_object_the_model_cannot_read_stops_the_write():
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from generator.load import load_schema  # noqa: E402
+from generator.inputs import load_schema  # noqa: E402
 from generator.plan import plan_topology  # noqa: E402
 from generator.reachability import cross_cluster_matrix  # noqa: E402
 

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import VALID, expected, mutate
 from generator.diagnostics import Severity
-from generator.load import load_schema
+from generator.inputs import load_schema
 
 
 CASES = {

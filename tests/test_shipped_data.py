@@ -21,7 +21,7 @@ import pytest
 
 from conftest import PROJECT, REFERENCE, expected, mutate, run_cli
 from generator import compiler, facts, shipped, verify
-from generator.load import load_shared_ca
+from generator.inputs import load_shared_ca
 from generator.render import Rendered, render
 from generator.verify import References
 

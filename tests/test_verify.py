@@ -14,7 +14,7 @@ import yaml
 from conftest import PROJECT, REFERENCE
 from generator import compiler, facts, verify
 from generator.example import example_topology
-from generator.load import load_shared_ca
+from generator.inputs import load_shared_ca
 from generator.render import Rendered, render
 from generator.verify import References
 

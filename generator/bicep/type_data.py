@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import cache
-from ..load import load_reference_json, unusable_reference
+from ..inputs import load_reference_json, unusable_reference
 
 
 @dataclass(frozen=True)

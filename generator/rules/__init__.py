@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..diagnostics import Finding
-from ..plan import Plan
+from ..plan_records import Plan
 from . import addresses, day2, mesh, names, platform
 
 # Run on the document once the schema passes: planning needs the addresses parsed.

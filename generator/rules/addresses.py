@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import facts
 from ..diagnostics import Finding
-from ..plan import Cluster, Plan
+from ..plan_records import Cluster, Plan
 from .common import TopologyPath, at
 
 CIDR_KEYS = ("vnetCidr", "nodeSubnetCidr", "podCidr", "serviceCidr")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from ..plan import Cluster
+from ..plan_records import Cluster
 
 TopologyPath = tuple[str | int, ...]
 T = TypeVar("T")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..diagnostics import Finding, did_you_mean
-from ..plan import Plan
+from ..plan_records import Plan
 from .common import repeats
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from .. import facts
 from ..diagnostics import Finding
-from ..plan import Plan
+from ..plan_records import Plan
 from .common import at, repeats
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from .. import facts
 from ..diagnostics import Finding, did_you_mean
-from ..plan import Plan
+from ..plan_records import Plan
 from .common import at
 
 
