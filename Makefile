@@ -4,6 +4,8 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TOPOLOGIES := $(wildcard topologies/*.yaml)
+TEMPLATE_SOURCES := $(shell find generator/templates -type f)
+COMPILED_TEMPLATES := generator/compiled_templates.py
 # Upstream files `make data` derives generator/data/ and tests/reference/ from (see
 # generator/data/README.md): this project's copy of them, kubernetes-validate's schemas, and
 # a git directory or checkout of Azure/bicep-types-az for the Azure types REFERENCE lacks.
@@ -11,7 +13,7 @@ REFERENCE ?= ../shared/reference
 KUBERNETES ?=
 BICEP_TYPES_AZ ?=
 
-.PHONY: render check test bench docs data clean
+.PHONY: render check test bench docs data templates clean
 
 # Recreate the virtualenv when the dependencies change.
 $(INSTALLED): pyproject.toml
@@ -22,12 +24,20 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 ## Render every topology in topologies/ into out/ (also regenerates the golden trees).
-render: $(INSTALLED)
+render: $(INSTALLED) $(COMPILED_TEMPLATES)
 	$(BIN)/aksmesh render $(TOPOLOGIES)
 
 ## Fail when out/ is not what render would write.
 check: $(INSTALLED)
 	$(BIN)/aksmesh check $(TOPOLOGIES)
+
+## Compile generator/templates/ into generator/compiled_templates.py (render does it too;
+## test does not, so that a stale committed module fails the suite).
+templates: $(COMPILED_TEMPLATES)
+
+$(COMPILED_TEMPLATES): $(TEMPLATE_SOURCES) scripts/compile_templates.py | $(INSTALLED)
+	$(BIN)/python scripts/compile_templates.py
+	touch $@
 
 ## Run the test suite.
 test: $(INSTALLED)

@@ -1,9 +1,9 @@
 """Derived data kept between runs, so that a small render does not redo a big job.
 
-Two things are kept: Jinja's compiled templates, and the parts of the Azure type data that
-the Bicep checks read. Correctness never depends on the cache: every entry is keyed by
-what it was derived from, an entry that cannot be read is derived again, and a directory
-that cannot be written only costs time.
+What is kept: the parts of the Azure type data that the Bicep checks read (the templates
+need no cache: they ship compiled). Correctness never depends on the cache: every entry
+is keyed by what it was derived from, an entry that cannot be read is derived again, and
+a directory that cannot be written only costs time.
 
 The directory is $AKSMESH_CACHE_DIR, else $XDG_CACHE_HOME/aksmesh, else ~/.cache/aksmesh.
 """

@@ -1,7 +1,8 @@
-"""Stage 4, render: the plan placed into Jinja templates, as {relative path: text}.
+"""Stage 4, render: the plan placed into the templates, as {relative path: text}.
 
 The list of output files is decided here in Python, never by templated paths; templates
-receive the frozen plan and only place its values.
+receive the frozen plan and only place its values. They are written in Jinja and run as
+the Python they are compiled to (templating.py).
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ from functools import cache
 from collections.abc import Mapping, Sized
 from typing import Any
 
-import jinja2
-
 from . import facts, shipped, state, yaml_text
-from .cache import cache_dir
 from .cilium_values import (CLUSTER_VALUES_COMMENTS, MESH_VALUES_COMMENTS, cluster_values,
                             mesh_values)
 from .helm_values import merged_values
 from .ca import SECRET_NAME, SharedCa
-from .inputs import TEMPLATES_DIR
+from .templating import Templates
 from .plan_records import Cluster, Plan
 
 # Output path → template, for files rendered once per topology; then by kind of peering.
@@ -117,32 +115,14 @@ def bicep_string(text: str) -> str:
 
 
 @cache
-def jinja_env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        undefined=jinja2.StrictUndefined,  # a missing value is a bug, never an empty string
-        keep_trailing_newline=True,
-        autoescape=False,  # we write YAML, Bicep and Markdown, not HTML
-        trim_blocks=True,
-        lstrip_blocks=True,
-        # Compiling the templates is a large part of a small render's time; Jinja keeps
-        # the compiled code in aksmesh's cache, keyed by template source.
-        bytecode_cache=_bytecode_cache(),
-    )
-    # A global, not a filter: Jinja folds filters on constants into the compiled (and
-    # cached) template, which would outlive a change of the API version table.
-    env.globals["api"] = api
-    env.filters["bicep"] = bicep_literal
-    env.filters["counted"] = counted
-    env.filters["bicep_string"] = bicep_string
-    env.filters["yaml_scalar"] = yaml_text.scalar
-    env.filters["mermaid_id"] = mermaid_id
-    return env
+def template_env() -> Templates:
+    """The templates, compiled to Python (templating.py), with aksmesh's filters and the
+    `api` global, which names the API version of each resource type."""
+    from .compiled_templates import FUNCTIONS
 
-
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    directory = cache_dir("templates")
-    return jinja2.FileSystemBytecodeCache(str(directory)) if directory else None
+    return Templates(FUNCTIONS, {"bicep": bicep_literal, "counted": counted,
+                                 "bicep_string": bicep_string, "yaml_scalar": yaml_text.scalar,
+                                 "mermaid_id": mermaid_id}, {"api": api})
 
 
 def mermaid_id(name: str) -> str:
@@ -169,7 +149,7 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
     """`verified`: what verify checks each kind of file against, in words (the README
     says it); by default the data aksmesh ships. `removed`: the clusters the state record
     holds that the topology no longer has (REMOVED.md says how to take them down)."""
-    env = jinja_env()
+    env = template_env()
     context = CaContext(ca is not None, ca.secret_name if ca else SECRET_NAME,
                         ca.file_name if ca else "", ca.recipients if ca else ())
     if verified is None:
@@ -214,7 +194,7 @@ def render(plan: Plan, ca: SharedCa | None, verified: Mapping[str, str] | None =
     return Rendered(dict(sorted(files.items())), values, shared)
 
 
-def render_topology_page(plan: Plan, env: jinja2.Environment) -> str:
+def render_topology_page(plan: Plan, env: Templates) -> str:
     by_region: dict[str, list[Cluster]] = {}
     for cluster in plan.clusters:
         by_region.setdefault(cluster.region, []).append(cluster)

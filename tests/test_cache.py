@@ -135,7 +135,7 @@ def test_without_a_usable_cache_directory_only_time_is_lost(tmp_path, monkeypatc
 
 
 def test_render_matches_the_golden_tree_with_no_usable_cache(tmp_path):
-    # Also the path without Jinja's bytecode cache: every template compiled from source.
+    # Every Azure type extract derived again, in memory only.
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     env = {**os.environ, cache.CACHE_DIR_ENV: str(blocker / "cache")}

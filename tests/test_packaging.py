@@ -1,5 +1,5 @@
-"""The built wheel is enough to run aksmesh: its schema, templates and verification data
-ship inside it, and a render from the wheel alone verifies everything."""
+"""The built wheel is enough to run aksmesh: its schema, compiled templates and
+verification data ship inside it, and a render from the wheel alone verifies everything."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ def test_a_built_wheel_renders_on_its_own(tmp_path):
     [wheel] = tmp_path.glob("aksmesh-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
     sources = PROJECT / "generator"
-    wanted = {p.relative_to(PROJECT).as_posix() for folder in ("templates", "data")
-              for p in (sources / folder).rglob("*") if p.is_file()} | {
-        "generator/topology.schema.json"}
+    wanted = {p.relative_to(PROJECT).as_posix() for p in (sources / "data").rglob("*")
+              if p.is_file()} | {"generator/topology.schema.json",
+                                 "generator/compiled_templates.py"}
     assert wanted <= shipped, sorted(wanted - shipped)
     data = [info for info in zipfile.ZipFile(wheel).infolist()
             if info.filename.startswith("generator/data/")]

@@ -1,6 +1,6 @@
 """Templates place values; the plan and the render context decide them.
 
-Every template is parsed by the renderer's own Jinja environment and its syntax tree is
+Every template is parsed by the Jinja environment its compiler uses and its syntax tree is
 searched for decisions: comparisons and membership tests, arithmetic, counters (`loop.index`
 and kin, `namespace()`), number literals (other than an item index such as `ports[0]`) and
 port numbers written into the text. Each such decision is a named value of the plan
@@ -17,10 +17,10 @@ from jinja2 import nodes
 
 from conftest import PROJECT
 from generator import facts
-from generator.render import jinja_env
+from test_compiled_templates import compile_templates
 
 TEMPLATES = PROJECT / "generator" / "templates"
-# Files rendered through Jinja that hold no placeholder at all, with the reason they may
+# Files rendered as templates that hold no placeholder at all, with the reason they may
 # spell a number.
 STATIC = {
     # A kustomize Component copied as it is; its comments name Cilium's host ports to explain
@@ -37,7 +37,7 @@ PORTS = sorted({str(value) for name, value in vars(facts).items()
 
 def decisions(source: str) -> list[str]:
     """Each decision the template `source` takes, as `line: what`."""
-    tree = jinja_env().parse(source)
+    tree = compile_templates.environment().parse(source)
     indexes = {id(n.arg) for n in tree.find_all(nodes.Getitem)}
     found = []
     for node in tree.find_all(nodes.Node):
