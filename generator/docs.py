@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import CODES
+from .diagnostics import codes
 from .load import load_schema
 from .schema_defaults import resolve_schema
 
@@ -26,8 +26,8 @@ def diagnostics_markdown() -> str:
              "Errors exit 1; warnings exit 0 unless `--strict`; notes say what was not "
              "checked and never fail a run.", ""]
     lines += ["| code | severity | title |", "|---|---|---|"]
-    lines += [f"| [{c.id}](#{c.id.lower()}) | {c.severity} | {c.title} |" for c in CODES.values()]
-    for code in CODES.values():
+    lines += [f"| [{c.id}](#{c.id.lower()}) | {c.severity} | {c.title} |" for c in codes().values()]
+    for code in codes().values():
         lines += ["", f"## {code.id}", "", f"**{code.title}** ({code.severity})", "",
                   code.explanation, "", "Example:", "", "```yaml", code.example, "```"]
     return "\n".join(lines) + "\n"
