@@ -1,6 +1,6 @@
 """Diagnostics are data: one frozen record per finding, one registry of codes.
 
-Checks never compute line numbers: they yield a `Finding` that names a topology path, and
+Rules never compute line numbers: they yield a `Finding` that names a topology path, and
 `locate` (in `load`) turns the path into a position. The registry, `codes()`, is the single
 source of codes, severities and explanations; docs are generated from it. Each rule family
 in `rules/` declares the codes its rules yield next to them; the codes of the other stages
