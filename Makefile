@@ -47,7 +47,8 @@ test: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python scripts/bench.py
 
-## Regenerate docs/diagnostics.md and docs/topology.md from their sources.
+## Regenerate docs/diagnostics.md, docs/topology.md and the README's list of codes from their
+## sources.
 docs: $(INSTALLED)
 	$(BIN)/python -m generator.docs
 

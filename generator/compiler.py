@@ -1,4 +1,4 @@
-"""The pipeline, wired: load → check → plan → render → verify. No printing, no exiting.
+"""The pipeline, wired: load → rules → plan → render → verify. No printing, no exiting.
 
 The CLI calls these functions and decides what to show and which exit code to return.
 """
@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .check import check_document, check_plan
 from .diagnostics import Diagnostic, diagnostic, has_errors, strict as strictly
 from .inputs import load_schema, load_shared_ca, load_state, shared_ca_path
 from .load import Document, LoadError, load_topology
 from .plan import plan_topology
 from .plan_records import Plan
+from .rules import document_findings, plan_findings
 from .state_changes import Change
 from .verify import References
 
@@ -57,7 +57,7 @@ class Result:
 
 
 def validate(path: Path, options: Options = Options(), display: str | None = None) -> Result:
-    """Load, check and plan one topology."""
+    """Load one topology, apply the rules and plan it."""
     result = Result(display or str(path))
     try:
         document = load_topology(path, result.file)
@@ -65,10 +65,10 @@ def validate(path: Path, options: Options = Options(), display: str | None = Non
         result.diagnostics = [error.diagnostic]
         return result
     schema = load_schema()
-    findings = check_document(document.data, schema)
+    findings = document_findings(document.data, schema)
     if not findings:
         plan = plan_topology(document.data, schema)
-        findings = check_plan(plan)
+        findings = plan_findings(plan)
         result.plan = plan
     result.diagnostics = _finish(document, findings, options)
     if result.plan is not None and options.out is not None and result.ok:

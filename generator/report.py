@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .diagnostics import CODES, Diagnostic, Severity
+from .diagnostics import Diagnostic, Severity, codes
 
 
 def render_text(diagnostics: Sequence[Diagnostic]) -> str:
@@ -21,7 +21,7 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
             "col": d.col,
             "code": d.code,
             "severity": str(d.severity),
-            "title": CODES[d.code].title,
+            "title": codes()[d.code].title,
             "message": d.message,
             "hint": d.hint,
             "path": list(d.path),
@@ -43,7 +43,7 @@ def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
         tool_version = version("aksmesh")
     except PackageNotFoundError:  # running from a checkout that is not installed
         tool_version = "0.0.0"
-    index = {code: i for i, code in enumerate(CODES)}
+    index = {code: i for i, code in enumerate(codes())}
     rules = [
         {
             "id": code.id,
@@ -53,7 +53,7 @@ def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
             "defaultConfiguration": {"level": _SARIF_LEVEL[code.severity]},
             "help": {"text": f"{code.explanation}\n\nExample:\n{code.example}"},
         }
-        for code in CODES.values()
+        for code in codes().values()
     ]
     results = [
         {

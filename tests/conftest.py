@@ -137,6 +137,43 @@ def mutate(*pairs: tuple[str, str]) -> str:
     return text
 
 
+def large_mesh(count: int, extra: str = "") -> str:
+    """`count` clusters in one region, each with ranges of its own: a mesh at Azure's and
+    Cilium's limits, with `extra` top-level keys."""
+    lines = ["name: big", 'kubernetesVersion: "1.36"', extra, "clusters:"]
+    for i in range(count):
+        lines += [f"  - name: c{i}", f"    id: {i + 1}", "    region: westeurope",
+                  f"    vnetCidr: 10.{i // 64}.{(i % 64) * 4}.0/22",
+                  f"    nodeSubnetCidr: 10.{i // 64}.{(i % 64) * 4}.0/24",
+                  f"    podCidr: 100.{64 + i // 256}.{i % 256}.0/24",
+                  "    serviceCidr: 192.168.0.0/16"]
+    lines += ["aks:", "  adminGroupObjectIds: [00000000-0000-0000-0000-000000000000]",
+              "  authorizedIpRanges: [203.0.113.0/24]"]
+    return "\n".join(lines) + "\n"
+
+
+# VALID with a third cluster, and rollout waves over the three (the day-2 tests).
+THREE = VALID.replace("aks:\n", """\
+  - name: fc
+    id: 3
+    region: francecentral
+    vnetCidr: 10.30.0.0/16
+    nodeSubnetCidr: 10.30.0.0/22
+    podCidr: 10.130.0.0/16
+    serviceCidr: 10.230.0.0/16
+aks:
+""", 1)
+WAVES = THREE + """\
+rollout:
+  waves:
+    - name: canary
+      clusters: [fc]
+      afterWaitSeconds: 3600
+    - name: rest
+      clusters: [ne, we]
+"""
+
+
 _MARKER = re.compile(r"#\s*!(AKM\d{3})")
 
 

@@ -40,7 +40,7 @@ from typing import Callable
 import pytest
 
 from conftest import PROJECT, VALID, mutate, run_cli
-from generator.diagnostics import CODES
+from generator.diagnostics import codes
 from generator.load import MAX_DEPTH, MAX_FILE_BYTES
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -133,7 +133,7 @@ def assert_no_crash(result: Run) -> None:
 
 def assert_registered(result: Run) -> None:
     printed = {code for *_, code in DIAGNOSTIC.findall(result.stdout)}
-    assert printed <= CODES.keys(), f"unregistered {printed - CODES.keys()}\n{result.describe()}"
+    assert printed <= codes().keys(), f"unregistered {printed - codes().keys()}\n{result.describe()}"
 
 
 # ------------------------------------------------------------------ the cases
@@ -436,7 +436,7 @@ def test_validate_of_the_whole_corpus_fails_cleanly(runs, fmt):
     if fmt == "text":
         assert_registered(result)
     else:
-        assert {record["code"] for record in json.loads(result.stdout)} <= CODES.keys()
+        assert {record["code"] for record in json.loads(result.stdout)} <= codes().keys()
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -445,10 +445,10 @@ def test_validate_locates_a_finding(cases, runs, name):
     assert_no_crash(runs.validate)
     found = diagnostics_for(runs.validate.stdout, case.arg)
     assert found, f"no located diagnostic for {case.arg}\n{runs.validate.describe()}"
-    codes = {code for _, _, code in found}
-    assert codes <= CODES.keys()
+    found_codes = {code for _, _, code in found}
+    assert found_codes <= codes().keys()
     if case.code:
-        assert case.code in codes, f"{case.arg}: expected {case.code}, got {found}"
+        assert case.code in found_codes, f"{case.arg}: expected {case.code}, got {found}"
     if case.line:
         assert (case.line, case.code) in {(line, code) for line, _, code in found}, found
     bounds = case.bounds()
@@ -464,7 +464,7 @@ def test_validate_json_locates_a_finding(cases, runs, name):
     records = [r for r in json.loads(runs.validate_json.stdout) if r["file"] == cases[name].arg]
     assert records, f"no JSON record for {cases[name].arg}"
     for record in records:
-        assert record["code"] in CODES
+        assert record["code"] in codes()
         assert record["line"] >= 1 and record["col"] >= 1
         assert record["severity"] in ("error", "warning", "note")
     if cases[name].code:

@@ -13,20 +13,9 @@ import textwrap
 
 import pytest
 
-from conftest import REFERENCE, VALID, expected, run_cli
+from conftest import REFERENCE, THREE, VALID, WAVES, expected, run_cli
 from generator.state import STATE_FILE
 from generator.write import MANIFEST
-
-THREE = VALID.replace("aks:\n", """\
-  - name: fc
-    id: 3
-    region: francecentral
-    vnetCidr: 10.30.0.0/16
-    nodeSubnetCidr: 10.30.0.0/22
-    podCidr: 10.130.0.0/16
-    serviceCidr: 10.230.0.0/16
-aks:
-""", 1)
 
 
 class Fleet:
@@ -248,16 +237,6 @@ def test_replacing_the_ca_is_disruptive_adding_it_is_not(fleet):  # !AKM706
 
 # ---------------------------------------------------------------- staged rollouts
 
-WAVES = THREE + """\
-rollout:
-  waves:
-    - name: canary
-      clusters: [fc]
-      afterWaitSeconds: 3600
-    - name: rest
-      clusters: [ne, we]
-"""
-
 
 def helmrelease_versions(tree) -> dict[str, str]:
     import yaml
@@ -292,67 +271,6 @@ def test_a_cilium_bump_rolls_out_one_wave_per_commit(fleet, cilium_patch_release
 
 def rollout_findings(found, waves: str, extra: str = "") -> list[tuple[str, int]]:
     return found(THREE + extra + waves)
-
-
-@pytest.mark.parametrize("waves", [
-    """\
-rollout:
-  waves:
-    - name: canary
-      clusters: [fc, wee]  # !AKM720
-    - name: rest
-      clusters: [ne, we]
-""",
-    """\
-rollout:
-  waves:
-    - name: canary
-      clusters: [fc]
-    - name: rest
-      clusters: [ne, we, fc]  # !AKM721
-""",
-    """\
-rollout:
-  waves:  # !AKM721
-    - name: canary
-      clusters: [fc, ne]
-""",
-    """\
-rollout:
-  waves:
-    - name: canary
-      clusters: [fc]
-    - name: canary  # !AKM723
-      clusters: [ne, we]
-""",
-])
-def test_waves_name_every_cluster_once(found, waves):
-    text = THREE + waves
-    assert found(text) == expected(text)
-
-
-def test_waves_more_than_one_cilium_minor_apart_are_refused():
-    from generator import facts
-    from generator.rules.day2 import check_rollout
-    from generator.inputs import load_schema
-    from generator.plan import plan_topology
-    from ruamel.yaml import YAML
-
-    data = YAML(typ="safe").load(WAVES.replace(
-        "      clusters: [fc]\n", '      clusters: [fc]\n      cilium: {version: "1.22.0"}\n'))
-    plan = plan_topology(data, load_schema())
-    # Only 1.20 is rendered today (AKM404 says so); the skew rule stands on its own.
-    codes = [f.code for f in check_rollout(plan)]
-    assert codes == ["AKM404", "AKM722"]
-    assert facts.CILIUM_MESH_MAX_MINOR_SKEW == 1
-    [skew] = [f for f in check_rollout(plan) if f.code == "AKM722"]
-    assert skew.path == ("rollout", "waves", 0, "cilium", "version")
-    assert "Cilium's upgrade guide" in skew.hint
-
-
-def test_a_channel_that_upgrades_minors_by_itself_conflicts_with_waves(found):
-    text = WAVES.replace("aks:\n", "aks:\n  upgradeChannel: stable  # !AKM724\n", 1)
-    assert found(text) == expected(text)
 
 
 def test_the_fleet_stages_follow_the_waves_and_every_cluster_is_a_member(fleet):

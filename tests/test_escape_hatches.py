@@ -1,11 +1,11 @@
-"""Escape hatches: per-cluster extra Cilium Helm values, merged under aksmesh's own."""
+"""Escape hatches: per-cluster extra Cilium Helm values, merged under aksmesh's own (a value
+aksmesh sets is refused: AKM730, tests/rules/test_day2.py)."""
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
-from conftest import REFERENCE, VALID, expected, mutate
+from conftest import REFERENCE, mutate
 from generator import compiler
 from generator.helm_values import merged_values
 from generator.render import MESH_VALUES_FILE
@@ -15,17 +15,6 @@ from generator.verify import References
 def with_values(block: str) -> str:
     return mutate(("    serviceCidr: 10.220.0.0/16\n",
                    "    serviceCidr: 10.220.0.0/16\n    ciliumValues:\n" + block))
-
-
-@pytest.mark.parametrize("block", [
-    "      cluster:\n        id: 9  # !AKM730\n",
-    "      hubble:\n        relay:\n          enabled: false  # !AKM730\n",
-    "      clustermesh:\n        config:\n          clusters:  # !AKM730\n            x: {ips: [10.0.0.1]}\n",
-    "      ipam: pool  # !AKM730\n",
-])
-def test_a_value_aksmesh_sets_is_refused_where_it_is_written(found, block):
-    text = with_values(block)
-    assert found(text) == expected(text)
 
 
 def test_extra_values_are_merged_under_aksmeshs_and_checked_against_the_chart(tmp_path):

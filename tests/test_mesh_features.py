@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 import pytest
 
-from conftest import PROJECT, REFERENCE, VALID, expected
+from conftest import PROJECT, REFERENCE, VALID
 from generator import compiler
 from generator.bicep import resource_declarations, top_level_declarations
 from generator.helm_values import chart_mesh_clusters, merged_values
@@ -15,15 +15,6 @@ from generator.verify import References
 SEED_DEMO = PROJECT / "topologies" / "seed-demo.yaml"
 REFERENCES = References(REFERENCE / "bicep-types", (REFERENCE / "flux", REFERENCE / "cilium" / "crds"),
                         REFERENCE / "cilium" / "values.schema.json")
-
-SERVICES = """\
-globalServices:
-  - name: rebel-base
-    namespace: default
-    ports: [{port: 80}]
-    selector: {name: rebel-base}
-    backends: [ne, we]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -44,32 +35,6 @@ def documents(files, path):
 
 
 # ------------------------------------------------------------------ checks
-
-
-CASES = {
-    "unknown backend": VALID + SERVICES.replace("[ne, we]", "[ne, wee]  # !AKM208"),
-    "duplicate service": VALID + SERVICES + SERVICES.split("\n", 1)[1].replace(
-        "  - name: rebel-base", "  - name: rebel-base  # !AKM209"),
-    "unknown cluster in a flow": VALID + "segmentation:\n  allow:\n"
-        "    - from: {cluster: ne}\n      to: {cluster: fc}  # !AKM208\n",
-    "flow inside one cluster": VALID + "segmentation:\n  allow:\n"
-        "    - from: {cluster: ne}  # !AKM210\n      to: {cluster: ne}\n",
-    "mixed encryption": VALID.replace("    id: 2\n", "    id: 2\n    encryption: none  # !AKM407\n"),
-    "hybrid member without its mesh ip": VALID.replace(
-        "  - name: we\n", "  - name: we  # !AKM102\n    managed: false\n"),
-}
-
-
-@pytest.mark.parametrize("text", CASES.values(), ids=CASES.keys())
-def test_feature_checks(found, text):
-    assert found(text) == expected(text)
-
-
-def test_a_hybrid_member_may_have_a_free_text_region(found):
-    text = VALID.replace("  - name: we\n    id: 2\n    region: westeurope\n",
-                         "  - name: we\n    id: 2\n    managed: false\n    region: Lyon DC 3\n"
-                         "    clustermeshIP: 10.20.3.250\n")
-    assert found(text) == []
 
 
 # ------------------------------------------------------------------ rendering

@@ -1,59 +1,16 @@
-"""Services the Kubernetes API server refuses are refused at `validate`, at the offending key
-(AKM211-AKM213), and verify validates every rendered core object the way the API server
-does (generator/k8s_validation.py, AKM522). Before the fix all of these rendered and
-verified as fine (checked on the tree of this issue's start).
+"""verify validates every rendered core object the way the Kubernetes API server does
+(generator/k8s_validation.py, AKM522); the Services it would refuse are refused at
+`validate` already (AKM211-AKM213, tests/rules/test_mesh.py). Before the fix all of these
+rendered and verified as fine (checked on the tree of this issue's start).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from conftest import VALID, expected
 from generator import compiler, k8s_validation
 from generator.verify_apply import verify_apply_order
 from bootstrap_model import example_topologies
-
-SERVICE = """\
-globalServices:
-  - name: rebel-base
-    namespace: default
-    selector: {name: rebel-base}
-    backends: [ne, we]
-    ports:
-"""
-
-CASES = {
-    "same port and protocol twice": VALID + SERVICE
-    + "      - {name: http, port: 80}\n      - {name: web, port: 80}  # !AKM211\n",
-    "same port, other protocol": VALID + SERVICE
-    + "      - {name: dns, port: 53}\n      - {name: dns-udp, port: 53, protocol: UDP}\n",
-    "several ports without names": VALID + SERVICE
-    + "      - port: 80  # !AKM212\n      - port: 443  # !AKM212\n",
-    "one unnamed port among named": VALID + SERVICE
-    + "      - {name: http, port: 80}\n      - port: 443  # !AKM212\n",
-    "a name twice": VALID + SERVICE
-    + "      - {name: http, port: 80}\n      - {name: http, port: 8080}  # !AKM212\n",
-    "one port needs no name": VALID + SERVICE + "      - port: 80\n",
-    "selector value with a space": VALID + SERVICE.replace(
-        "    selector: {name: rebel-base}\n", "    selector:\n      name: rebel base  # !AKM213\n")
-    + "      - port: 80\n",
-    "selector key with a space": VALID + SERVICE.replace(
-        "    selector: {name: rebel-base}\n", "    selector:\n      app name: rebel  # !AKM213\n")
-    + "      - port: 80\n",
-    "selector with a prefixed key": VALID + SERVICE.replace(
-        "    selector: {name: rebel-base}\n",
-        "    selector:\n      app.kubernetes.io/name: rebel-base\n") + "      - port: 80\n",
-}
-
-
-@pytest.mark.parametrize("text", CASES.values(), ids=CASES.keys())
-def test_invalid_services_are_refused_at_the_offending_key(found, text):
-    assert found(text) == expected(text)
-
-
-def test_findings_have_a_hint(diagnose):
-    (finding,) = diagnose(CASES["same port and protocol twice"])
-    assert finding.hint and "80/TCP" in finding.message
 
 
 @pytest.mark.parametrize("name", sorted(example_topologies()))

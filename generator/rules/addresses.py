@@ -7,12 +7,63 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_network
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import facts
-from ..diagnostics import Finding
-from ..plan_records import Cluster, Plan
+from ..diagnostics import Code, Finding, Severity
 from .common import TopologyPath, at
+
+if TYPE_CHECKING:  # the registry imports the families: keep them light
+    from ..plan_records import Cluster, Plan
+
+# The codes this family's rules yield, registered by diagnostics.codes().
+CODES = (
+    Code("AKM301", Severity.ERROR, "invalid CIDR or address",
+         "The value is not an IPv4 CIDR (a.b.c.d/n) or IPv4 address.",
+         "podCidr: 10.320.0.0/16"),
+    Code("AKM302", Severity.ERROR, "CIDR has host bits set",
+         "The address of a CIDR must be its network address (10.1.0.0/16, not 10.1.2.3/16).",
+         "podCidr: 10.120.1.0/16  # did you mean 10.120.0.0/16?"),
+    Code("AKM303", Severity.ERROR, "node subnet outside its VNet",
+         "nodeSubnetCidr must lie inside the cluster's vnetCidr.",
+         "vnetCidr: 10.20.0.0/16\nnodeSubnetCidr: 10.21.0.0/22"),
+    Code("AKM304", Severity.ERROR, "range too small",
+         "The node subnet must be at least a /29 (Azure keeps five addresses of it).",
+         "nodeSubnetCidr: 10.20.0.0/30"),
+    Code("AKM305", Severity.ERROR, "overlapping ranges",
+         "VNets and pod ranges of the whole mesh must be disjoint (peering and tunnel "
+         "routing need it), and no service range may overlap a VNet or a pod range.",
+         "# cluster ne\nvnetCidr: 10.10.0.0/16\n# cluster we\npodCidr: 10.10.128.0/17"),
+    Code("AKM306", Severity.ERROR, "range reserved by AKS",
+         "AKS refuses ranges that touch 169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16 "
+         "or 192.0.2.0/24.",
+         "podCidr: 172.31.0.0/16"),
+    Code("AKM307", Severity.ERROR, "service range too large",
+         "AKS requires serviceCidr to be smaller than a /12.",
+         "serviceCidr: 10.224.0.0/11"),
+    Code("AKM308", Severity.WARNING, "public address range",
+         "The range is not private address space (RFC 1918 or RFC 6598); traffic to "
+         "the real owners of those addresses would be captured.",
+         "podCidr: 198.170.0.0/16  # the seed article's pod range"),
+    Code("AKM309", Severity.ERROR, "DNS service IP not usable",
+         "dnsServiceIP must lie inside serviceCidr and be neither its network address, "
+         "nor its first address (kubernetes.default takes that one), nor its broadcast "
+         "address (Kubernetes never allocates it: kubernetes/kubernetes "
+         "pkg/registry/core/service/ipallocator/bitmap.go).",
+         "serviceCidr: 10.220.0.0/16\ndnsServiceIP: 10.220.0.1"),
+    Code("AKM311", Severity.ERROR, "range holds an address Azure reserves",
+         "A VNet, pod or service range contains an address of the Azure platform: "
+         "168.63.129.16 (DNS, DHCP, health probes; "
+         "https://learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16), "
+         "or loopback, multicast or broadcast space. Azure refuses such VNets, and a pod "
+         "or service range holding them captures the nodes' traffic to the platform "
+         "(https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq).",
+         "podCidr: 168.63.0.0/16  # holds 168.63.129.16"),
+    Code("AKM310", Severity.ERROR, "ClusterMesh IP not usable",
+         "clustermeshIP must lie inside nodeSubnetCidr and must not be one of the five "
+         "addresses Azure reserves in every subnet (network, .1, .2, .3, broadcast).",
+         "nodeSubnetCidr: 10.20.0.0/22\nclustermeshIP: 10.20.0.3  # Azure reserves .0-.3"),
+)
 
 CIDR_KEYS = ("vnetCidr", "nodeSubnetCidr", "podCidr", "serviceCidr")
 ADDRESS_KEYS = ("dnsServiceIP", "clustermeshIP")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ..plan_records import Cluster
+if TYPE_CHECKING:  # the registry imports the families: keep them light
+    from ..plan_records import Cluster
+
 
 TopologyPath = tuple[str | int, ...]
 T = TypeVar("T")

@@ -3,11 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .. import facts
-from ..diagnostics import Finding, did_you_mean
-from ..plan_records import Plan
+from ..diagnostics import Code, Finding, Severity, did_you_mean
 from .common import repeats
+from .platform import unsupported_cilium
+
+if TYPE_CHECKING:  # the registry imports the families: keep them light
+    from ..plan_records import Plan
+
+# The codes this family's rules yield, registered by diagnostics.codes().
+CODES = (
+    Code("AKM720", Severity.ERROR, "unknown cluster in a rollout wave",
+         "A rollout wave names a cluster the topology does not define.",
+         "rollout:\n  waves:\n    - {name: canary, clusters: [wee]}"),
+    Code("AKM721", Severity.ERROR, "cluster in no wave or in several",
+         "With rollout waves, every cluster is in exactly one wave: a Fleet update run "
+         "upgrades only the members of its stages' groups.",
+         "rollout:\n  waves:\n    - {name: canary, clusters: [ne]}  # we, fc in no wave"),
+    Code("AKM722", Severity.ERROR, "Cilium versions too far apart across waves",
+         "Clusters of one mesh may differ by at most one Cilium minor version while an "
+         "upgrade rolls out (Cilium's upgrade guide).",
+         'rollout:\n  waves:\n    - {name: canary, clusters: [ne], cilium: {version: "1.22.0"}}'),
+    Code("AKM723", Severity.ERROR, "duplicate wave name",
+         "Each wave becomes a Fleet update group and stage: names are unique.",
+         "rollout:\n  waves:\n    - {name: canary, ...}\n    - {name: canary, ...}"),
+    Code("AKM724", Severity.ERROR, "auto-upgrade channel conflicts with rollout waves",
+         "aks.upgradeChannel `stable` or `rapid` makes AKS upgrade minor versions by "
+         "itself, outside the waves' Fleet update runs and behind the Bicep's "
+         "kubernetesVersion.",
+         "aks:\n  upgradeChannel: stable\nrollout:\n  waves: [...]"),
+    Code("AKM730", Severity.ERROR, "extra Cilium value conflicts with aksmesh's",
+         "A cluster's ciliumValues may add Helm values, never set one that aksmesh sets "
+         "from the topology (the cluster's name and id, IPAM, the mesh, encryption, "
+         "Hubble, ...): that would silently undo the plan.",
+         "clusters:\n  - name: ne\n    ciliumValues:\n      cluster:\n        id: 9  # aksmesh sets cluster.id"),
+)
 
 
 def check_rollout(plan: Plan) -> Iterator[Finding]:
@@ -32,10 +64,9 @@ def check_rollout(plan: Plan) -> Iterator[Finding]:
                               f"and in wave `{seen[name]}`", "put each cluster in one wave")
             else:
                 seen[name] = wave.name
-        if wave.own_cilium and not _supported_cilium(wave.cilium_version):
-            yield Finding("AKM404", ("rollout", "waves", wave.index, "cilium", "version"),
-                          f"Cilium {wave.cilium_version} is not a version aksmesh renders for",
-                          f'use "{facts.CILIUM_DEFAULT_VERSION}"')
+        if wave.own_cilium:
+            yield from unsupported_cilium(("rollout", "waves", wave.index, "cilium", "version"),
+                                          wave.cilium_version)
     missing = [n for n in names if n not in seen]
     if missing:
         yield Finding("AKM721", ("rollout", "waves"),
@@ -83,10 +114,6 @@ def check_extra_cilium_values(plan: Plan) -> Iterator[Finding]:
 def _minor(version: str) -> tuple[int, int]:
     major, minor = version.split(".")[:2]
     return int(major), int(minor)
-
-
-def _supported_cilium(version: str) -> bool:
-    return ".".join(version.split(".")[:2]) in facts.CILIUM_SUPPORTED_MINORS
 
 
 RULES = (check_rollout, check_extra_cilium_values)

@@ -1,13 +1,54 @@
-"""AKM207-AKM229: the mesh's global services and segmentation: the clusters they
+"""AKM208-AKM220: the mesh's global services and segmentation: the clusters they
 name, Services Kubernetes would accept, backends segmentation lets clients reach."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from ..diagnostics import Finding, did_you_mean
-from ..plan_records import Plan
+from ..diagnostics import Code, Finding, Severity, did_you_mean
 from .common import repeats
+
+if TYPE_CHECKING:  # the registry imports the families: keep them light
+    from ..plan_records import Plan
+
+# The codes this family's rules yield, registered by diagnostics.codes().
+CODES = (
+    Code("AKM208", Severity.ERROR, "unknown cluster",
+         "A global service or a segmentation flow names a cluster the topology does "
+         "not define.",
+         "globalServices:\n  - name: rebel-base\n    backends: [ne, wee]  # no cluster `wee`"),
+    Code("AKM209", Severity.ERROR, "duplicate global service",
+         "Two globalServices entries declare the same namespace and name.",
+         "globalServices:\n  - {name: rebel-base, namespace: default, ...}\n"
+         "  - {name: rebel-base, namespace: default, ...}"),
+    Code("AKM210", Severity.WARNING, "segmentation flow inside one cluster",
+         "Segmentation governs traffic between clusters only; a flow from a cluster to "
+         "itself changes nothing.",
+         "segmentation:\n  allow:\n    - {from: {cluster: ne}, to: {cluster: ne}}"),
+    Code("AKM211", Severity.ERROR, "a Service port is listed twice",
+         "Kubernetes refuses a Service with two ports of the same number and protocol "
+         "(ValidateService).",
+         "ports:\n  - {name: http, port: 80}\n  - {name: web, port: 80}  # 80/TCP again"),
+    Code("AKM212", Severity.ERROR, "a Service port name is missing or repeated",
+         "With several ports every port needs a name, and the names must differ "
+         "(validateServicePort).",
+         "ports:\n  - {port: 80}\n  - {port: 443}  # no names"),
+    Code("AKM213", Severity.ERROR, "a Service selector Kubernetes refuses",
+         "Selector keys must be label keys ([prefix/]name) and values label values "
+         "(at most 63 characters, alphanumerics, '-', '_', '.', alphanumeric at both "
+         "ends).",
+         "selector:\n  app: rebel base  # a space"),
+    Code("AKM220", Severity.ERROR, "global service unreachable under segmentation",
+         "Every cluster has each global service and load-balances its clients to the "
+         "service's backends; segmentation must admit a flow from each of those clients "
+         "(the namespaces that already have a flow to one backend cluster, or some "
+         "namespace when none does) into the service's namespace in every other backend "
+         "cluster, or some connections time out on a policy drop.",
+         "globalServices:\n  - {name: rebel-base, namespace: rebel-base, backends: [ne, we], ...}\n"
+         "segmentation:\n  allow:\n    - from: {cluster: onprem, namespace: x-wing}\n"
+         "      to: {cluster: ne, namespace: rebel-base}  # and none to we"),
+)
 
 
 def check_cluster_references(plan: Plan) -> Iterator[Finding]:

@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .. import facts
-from ..diagnostics import Finding
-from ..plan_records import Plan
+from ..diagnostics import Code, Finding, Severity
 from .common import at, repeats
+
+if TYPE_CHECKING:  # the registry imports the families: keep them light
+    from ..plan_records import Plan
+
+# The codes this family's rules yield, registered by diagnostics.codes().
+CODES = (
+    Code("AKM201", Severity.ERROR, "duplicate cluster name",
+         "Cluster names name Azure resources and Cilium clusters: they must be unique.",
+         "clusters:\n  - name: ne\n    ...\n  - name: ne"),
+    Code("AKM202", Severity.ERROR, "duplicate cluster id",
+         "Cilium identifies each cluster of a mesh by its id: ids must be unique.",
+         "clusters:\n  - name: ne\n    id: 1\n  - name: we\n    id: 1"),
+    Code("AKM203", Severity.ERROR, "cluster id above the mesh limit",
+         "A cluster id must not exceed cilium.maxConnectedClusters (255 or 511).",
+         "clusters:\n  - name: we\n    id: 300  # maxConnectedClusters is 255"),
+    Code("AKM204", Severity.ERROR, "derived Azure name too long",
+         "A resource or deployment name derived from the topology and cluster names "
+         "exceeds Azure's limit for it; shorten the topology or cluster name.",
+         "name: a-rather-long-topology-name-x\nclusters:\n  - name: a-rather-long-cluster-name-xyz  # dnsPrefix > 54"),
+    Code("AKM205", Severity.ERROR, "reserved cluster name",
+         "Cilium rejects the cluster name `default` for any cluster id other than 0.",
+         "clusters:\n  - name: default"),
+    Code("AKM206", Severity.ERROR, "too many clusters for the mesh",
+         "Cilium connects at most cilium.maxConnectedClusters clusters (255, or 511).",
+         "clusters:  # 256 clusters with maxConnectedClusters 255"),
+)
 
 
 def check_unique_names(plan: Plan) -> Iterator[Finding]:

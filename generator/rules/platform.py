@@ -4,11 +4,77 @@ access, peerings and template size, encryption, the verification data aksmesh sh
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .. import facts
-from ..diagnostics import Finding, did_you_mean
-from ..plan_records import Plan
-from .common import at
+from ..diagnostics import Code, Finding, Severity, did_you_mean
+from .common import TopologyPath, at
+
+if TYPE_CHECKING:  # the registry imports the families: keep them light
+    from ..plan_records import Plan
+
+# The codes this family's rules yield, registered by diagnostics.codes().
+CODES = (
+    Code("AKM401", Severity.ERROR, "Kubernetes version not supported by AKS",
+         "kubernetesVersion must be a minor version inside the AKS support window.",
+         'kubernetesVersion: "1.27"  # the seed article\'s version'),
+    Code("AKM402", Severity.ERROR, "unknown Azure region",
+         "region must be the programmatic name of an Azure public-cloud region "
+         "(`az account list-locations -o table`, column Name).",
+         "region: westeurop  # did you mean `westeurope`?"),
+    Code("AKM403", Severity.ERROR, "too many VNet peerings",
+         "A full mesh peers every VNet with every other; Azure allows 500 peerings "
+         "per VNet.",
+         "clusters:  # 502 clusters with full-mesh peering: 501 peerings per VNet"),
+    Code("AKM404", Severity.ERROR, "Cilium version not supported",
+         "aksmesh renders values for the Cilium chart versions it knows.",
+         'cilium:\n  version: "1.14.2"'),
+    Code("AKM405", Severity.ERROR, "too many resources for one ARM template",
+         "With full-mesh peering, main.bicep deploys two modules per cluster (the "
+         "cluster, its peerings); ARM allows 800 resources per template. With "
+         "`peering: avnm` it deploys one.",
+         "clusters:  # 401 clusters with full-mesh peering: 802 resources"),
+    Code("AKM406", Severity.WARNING, "mesh larger than a default AVNM connected group",
+         "Azure Virtual Network Manager connects 250 VNets in one mesh configuration "
+         "by default; larger meshes need the limit raised for the subscription.",
+         "peering: avnm\nclusters:  # 300 clusters"),
+    Code("AKM407", Severity.ERROR, "mixed encryption in the mesh",
+         "WireGuard encrypts traffic only between clusters that both run it: every "
+         "cluster of the mesh must use the same setting.",
+         "cilium:\n  encryption: wireguard\nclusters:\n  - name: we\n    encryption: none"),
+    Code("AKM420", Severity.ERROR, "no verification data for this Cilium version",
+         "aksmesh ships the Cilium chart's values schema and CRD schemas for the "
+         "versions it renders for, and verifies every render against them; a version "
+         "it has no data for cannot be verified.",
+         'cilium:\n  version: "1.20.1"  # aksmesh ships data for 1.20.0'),
+    Code("AKM421", Severity.ERROR, "no verification data for this Kubernetes version",
+         "aksmesh ships the Kubernetes API schemas of the core kinds it renders for "
+         "every minor version it supports; a version it has no schemas for cannot be "
+         "verified.",
+         'kubernetesVersion: "1.38"  # no schemas shipped for it'),
+    Code("AKM430", Severity.ERROR, "availability zones in a region without zones",
+         "Only some Azure regions have availability zones (Microsoft's regions list); "
+         "AKS refuses a node pool with zones in the others. By default each cluster "
+         "gets its region's zones; zones asked for explicitly are refused there.",
+         "aks:\n  systemPool:\n    zones: [\"1\", \"2\", \"3\"]\nclusters:\n  - name: ukw\n    region: ukwest  # no zones"),
+    Code("AKM431", Severity.ERROR, "local accounts disabled without an admin group",
+         "With aks.disableLocalAccounts (the default) only Entra ID identities can use "
+         "the clusters: aks.adminGroupObjectIds must name at least one cluster-admin "
+         "group, or nobody can.",
+         "aks:\n  disableLocalAccounts: true\n  adminGroupObjectIds: []"),
+    Code("AKM432", Severity.ERROR, "public API server open to every address",
+         "A public API server must admit only aks.authorizedIpRanges; a private "
+         "cluster, or the explicit aks.unrestrictedApiServer opt-in, lifts this.",
+         "aks:\n  privateCluster: false\n  authorizedIpRanges: []"),
+    Code("AKM433", Severity.WARNING, "API server opened to every address by choice",
+         "aks.unrestrictedApiServer makes every cluster's API server reachable from the "
+         "whole internet; aksmesh says so on every run.",
+         "aks:\n  unrestrictedApiServer: true"),
+    Code("AKM434", Severity.WARNING, "authorized IP ranges on a private cluster",
+         "Authorized IP ranges apply to public API servers only; with "
+         "aks.privateCluster they are left out of the Bicep.",
+         "aks:\n  privateCluster: true\n  authorizedIpRanges: [203.0.113.0/24]"),
+)
 
 
 def check_kubernetes_version(plan: Plan) -> Iterator[Finding]:
@@ -96,10 +162,14 @@ def check_template_size(plan: Plan) -> Iterator[Finding]:
 
 
 def check_cilium_version(plan: Plan) -> Iterator[Finding]:
-    minor = ".".join(plan.cilium_version.split(".")[:2])
-    if minor not in facts.CILIUM_SUPPORTED_MINORS:
-        yield Finding("AKM404", ("cilium", "version"),
-                      f"Cilium {plan.cilium_version} is not a version aksmesh renders for",
+    yield from unsupported_cilium(("cilium", "version"), plan.cilium_version)
+
+
+def unsupported_cilium(where: TopologyPath, version: str) -> Iterator[Finding]:
+    """A Cilium version aksmesh renders for no minor of: the mesh's, or a rollout wave's
+    (rules/day2.py)."""
+    if ".".join(version.split(".")[:2]) not in facts.CILIUM_SUPPORTED_MINORS:
+        yield Finding("AKM404", where, f"Cilium {version} is not a version aksmesh renders for",
                       f'use "{facts.CILIUM_DEFAULT_VERSION}"')
 
 

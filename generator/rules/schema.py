@@ -5,8 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..diagnostics import Finding, did_you_mean
+from ..diagnostics import Code, Finding, Severity, did_you_mean
 from .common import TopologyPath, dotted
+
+# The codes this family's rules yield, registered by diagnostics.codes().
+CODES = (
+    Code("AKM101", Severity.ERROR, "unknown key",
+         "The key is not part of the topology format; it is usually a typo.",
+         "clusters:\n  - name: ne\n    podCIDR: 10.110.0.0/16  # did you mean `podCidr`?"),
+    Code("AKM102", Severity.ERROR, "missing required key",
+         "The topology format requires this key.",
+         "clusters:\n  - name: ne\n    id: 1  # no region, vnetCidr, ..."),
+    Code("AKM103", Severity.ERROR, "wrong type",
+         "The value has the wrong YAML type (for example a number where a string is "
+         "expected: quote versions such as \"1.36\"). An explicit YAML tag (`!foo`, "
+         "`!!python/object`, even `!!str`) on a value, a mapping or a list is refused "
+         "too: a topology is plain data, and aksmesh never runs a tag's constructor.",
+         'kubernetesVersion: 1.36  # a number: quote it, "1.36"'),
+    Code("AKM104", Severity.ERROR, "value not allowed",
+         "The value does not match the allowed values or the pattern of this key.",
+         "aks:\n  tier: standard  # did you mean `Standard`?"),
+    Code("AKM105", Severity.ERROR, "value out of range",
+         "The value, its length or its number of items is outside the allowed range.",
+         "clusters:\n  - name: ne\n    id: 600  # above 511"),
+)
 
 # A typo'd key is worth a line each; a file of thousands of them is one finding more.
 MAX_UNKNOWN_KEYS_REPORTED = 20

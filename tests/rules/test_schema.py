@@ -1,4 +1,5 @@
-"""AKM1xx: schema violations, located at the offending node, with useful hints."""
+"""AKM1xx: schema violations (generator/rules/schema.py), located at the offending node,
+with useful hints."""
 
 import pytest
 
@@ -83,3 +84,24 @@ def test_a_name_with_a_trailing_newline_is_refused(diagnose):
     # directory name, so the schema must be enforced to the very end of the string.
     [d] = diagnose(VALID.replace("name: mesh\n", 'name: "mesh\\n"\n'))
     assert (d.code, d.line) == ("AKM104", 1)
+
+
+def test_an_integral_float_is_not_an_integer(found):
+    text = VALID.replace("    id: 2\n", "    id: 2.0  # !AKM103\n")
+    assert found(text) == expected(text)
+
+
+def test_gitops_path_may_not_climb_out_of_the_repository(found):
+    text = VALID + "gitops:\n  path: ../../elsewhere  # !AKM104\n"
+    assert found(text) == expected(text)
+
+
+def test_admin_groups_are_object_ids(found):
+    text = VALID.replace("[00000000-0000-0000-0000-000000000000]", "[cluster-admins]  # !AKM104")
+    assert found(text) == expected(text)
+
+
+def test_a_hybrid_member_needs_its_mesh_ip(found):
+    text = VALID.replace(
+        "  - name: we\n", "  - name: we  # !AKM102\n    managed: false\n")
+    assert found(text) == expected(text)
