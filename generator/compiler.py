@@ -82,7 +82,7 @@ def _compare_with_record(path: Path, document: Document, plan: Plan, options: Op
                          ) -> tuple[list[Change] | None, tuple[dict, ...], list[Diagnostic]]:
     """The plan's changes against the committed tree's state record, and the errors for
     those that are refused or disruptive and not acknowledged."""
-    from . import state, state_changes
+    from . import aks_changes, state, state_changes
     from .ca import CaError
 
     assert options.out is not None
@@ -104,7 +104,8 @@ def _compare_with_record(path: Path, document: Document, plan: Plan, options: Op
         ca = load_shared_ca(path)
     except (CaError, OSError, UnicodeDecodeError):
         ca = None  # compile_topology says what is wrong with it
-    changes = state_changes.classify(previous, plan, ca)
+    changes = (state_changes.classify(previous, plan, ca)
+               + aks_changes.aks_changes(previous, plan))
     diagnostics = []
     for finding in state_changes.findings(changes, options.acknowledged):
         if finding.code == "AKM706":  # the CA lives beside the topology, not in it

@@ -305,6 +305,17 @@ CHANGES = (
          "Azure does not move a resource group, VNet or AKS cluster between regions: "
          "the deployment fails, or the cluster would be a new one. Disruptive.",
          "clusters:\n  - name: we\n    region: swedencentral  # was westeurope"),
+    Code("AKM714", E, "system-pool setting AKS cannot change on a running pool",
+         "AKS fixes a node pool's VM size, availability zones, maxPods and OS disk type "
+         "when it creates the pool: changed on a running cluster, the deployment fails. "
+         "(Its node count changes in place, its OS SKU by reimaging every node.) "
+         "Disruptive.",
+         "aks:\n  systemPool:\n    vmSize: Standard_D8ds_v5  # was Standard_D4ds_v5"),
+    Code("AKM715", E, "cluster setting AKS takes only at creation",
+         "Encryption at host, a private API server (without API Server VNet Integration) "
+         "and turning Microsoft Entra ID integration off cannot change on a running "
+         "cluster: the deployment fails. Disruptive.",
+         "aks:\n  encryptionAtHost: true  # the clusters were created without it"),
 )
 
 # 9xx: the output tree

@@ -56,6 +56,7 @@ def record(plan: Plan, ca: SharedCa | None, removed: tuple[dict[str, Any], ...] 
         "encryption": plan.encryption,
         "ca": ca_digest(ca),
         "deploymentLocation": plan.deployment_location,
+        "aks": aks_record(plan),
         "clusters": [_cluster_record(c) for c in plan.clusters],
         "globalServices": sorted(f"{s.namespace}/{s.name}" for s in plan.global_services),
         "flows": sorted(flow_text(f) for f in plan.segmentation or ()),
@@ -79,7 +80,29 @@ def _cluster_record(c: Cluster) -> dict[str, Any]:
         "resourceGroup": c.resource_group,
         "aksName": c.aks_name,
         "vnetName": c.vnet_name,
+        "systemPool": pool_record(c),
     }
+
+
+# The system pool as the record spells it: record key -> SystemPool attribute (and zones,
+# from the cluster: decided per region).
+POOL_ATTRIBUTES = {"count": "count", "osSku": "os_sku", "vmSize": "vm_size",
+                   "maxPods": "max_pods", "osDiskType": "os_disk_type"}
+
+
+def pool_record(c: Cluster) -> dict[str, Any] | None:
+    """The system pool of a managed cluster, as it runs; None for a hybrid member."""
+    if not c.managed or c.system_pool is None:
+        return None
+    pool = {key: getattr(c.system_pool, attribute) for key, attribute in POOL_ATTRIBUTES.items()}
+    return pool | {"zones": list(c.zones)}
+
+
+def aks_record(plan: Plan) -> dict[str, Any]:
+    """The cluster settings AKS takes only when it creates a cluster or a pool."""
+    return {"encryptionAtHost": plan.aks.encryption_at_host,
+            "privateCluster": plan.aks.private_cluster,
+            "entraIntegration": plan.aks.entra_integration}
 
 
 def flow_text(flow: Any) -> str:

@@ -7,8 +7,9 @@ read on their own. Each difference between the record and the new plan gets a cl
 - safe: nothing running is touched (a new cluster, global service or flow);
 - rolling: an upgrade within the supported skew, applied one cluster or wave at a time;
 - disruptive: a running cluster or the whole mesh loses connectivity or identity (an id, a
-  name, an address, maxConnectedClusters, the encryption mode, the CA, a removed cluster);
-  an error until acknowledged with `--allow-disruptive CODE|KEY`;
+  name, an address, maxConnectedClusters, the encryption mode, the CA, a removed cluster),
+  or its deployment fails (the AKS settings of `aks_changes`); an error until acknowledged
+  with `--allow-disruptive CODE|KEY`;
 - refused: what no acknowledgement makes work (a downgrade, a skipped minor).
 
 Pure: the record and the plan come in as data, the changes and findings go out as data.

@@ -93,6 +93,20 @@ def test_render_records_the_running_mesh_in_an_owned_file(fleet):
      "cilium.encryption"),
     (("    region: westeurope\n", "    region: swedencentral  # !AKM713\n"),
      "clusters.we.region"),
+    (("aks:\n", "aks:\n  systemPool:\n    vmSize: Standard_D8ds_v5  # !AKM714\n"),
+     "aks.systemPool.vmSize"),
+    (("aks:\n", 'aks:\n  systemPool:\n    zones: ["1", "2"]  # !AKM714\n'),
+     "aks.systemPool.zones"),
+    (("aks:\n", "aks:\n  systemPool:\n    maxPods: 60  # !AKM714\n"), "AKM714"),
+    (("aks:\n", "aks:\n  systemPool:\n    osDiskType: Managed  # !AKM714\n"),
+     "aks.systemPool.osDiskType"),
+    (("    serviceCidr: 10.220.0.0/16\n", "    serviceCidr: 10.220.0.0/16\n    systemPool:\n"
+      "      vmSize: Standard_D8ds_v5  # !AKM714\n"), "clusters.we.systemPool.vmSize"),
+    (("aks:\n", "aks:\n  encryptionAtHost: true  # !AKM715\n"), "aks.encryptionAtHost"),
+    (("  authorizedIpRanges: [203.0.113.0/24]\n", "  privateCluster: true  # !AKM715\n"),
+     "aks.privateCluster"),
+    (("aks:\n", "aks:\n  azureRbac: false\n  disableLocalAccounts: false  # !AKM715\n"),
+     "aks.disableLocalAccounts"),
 ])
 def test_a_disruptive_change_is_refused_located_until_acknowledged(fleet, change,
                                                                    acknowledgement):
@@ -139,6 +153,35 @@ def test_safe_and_rolling_changes_pass(fleet):
     fleet.write(THREE.replace('kubernetesVersion: "1.36"', 'kubernetesVersion: "1.37"'))
     assert fleet.run("validate").exit_code == 0
     assert fleet.run("render").exit_code == 0
+
+
+def test_system_pool_count_and_os_sku_change_in_place_or_rolling(fleet):
+    """AKS scales a pool in place and reimages it to a new OS SKU (resize-cluster.md,
+    upgrade-os-version.md): neither needs an acknowledgement; plan --diff says which."""
+    fleet.deploy(VALID)
+    fleet.write(VALID.replace("aks:\n", "aks:\n  systemPool:\n    count: 5\n"
+                              "    osSku: Ubuntu\n", 1))
+    result = fleet.run("plan", "--diff")
+    assert result.exit_code == 0, result.output
+    assert "  safe        aks.systemPool.count: system pool count 3 -> 5 on ne, we" \
+        in result.stdout.splitlines()
+    assert "  rolling     aks.systemPool.osSku: system pool osSku AzureLinux -> Ubuntu on " \
+        "ne, we" in result.stdout.splitlines()
+    assert fleet.run("render").exit_code == 0
+
+
+def test_a_record_from_before_the_system_pool_was_kept_compares_nothing_of_it(fleet):
+    fleet.deploy(VALID)
+    record = fleet.state()
+    del record["aks"]
+    for cluster in record["clusters"]:
+        del cluster["systemPool"]
+    (fleet.tree / STATE_FILE).write_text(json.dumps(record))
+    fleet.write(VALID.replace("aks:\n", "aks:\n  systemPool:\n    vmSize: Standard_D8ds_v5\n"
+                              "  encryptionAtHost: true\n", 1))
+    assert fleet.run("validate").exit_code == 0
+    assert fleet.run("render").exit_code == 0  # and the record keeps them from now on
+    assert fleet.state()["clusters"][0]["systemPool"]["vmSize"] == "Standard_D8ds_v5"
 
 
 @pytest.mark.parametrize("before, after", [("1.37", "1.35"), ("1.35", "1.37")])
