@@ -15,9 +15,9 @@ import jinja2
 
 from . import facts, shipped, state, yaml_text
 from .cache import cache_dir
-from .cilium_values import (CLUSTER_VALUES_COMMENTS, MESH_VALUES_COMMENTS, cluster_values,
+from .flux.cilium_values import (CLUSTER_VALUES_COMMENTS, MESH_VALUES_COMMENTS, cluster_values,
                             mesh_values)
-from .helm_values import merged_values
+from .flux.helm_values import merged_values
 from .ca import SECRET_NAME, SharedCa
 from .load import TEMPLATES_DIR
 from .plan import Cluster, Plan

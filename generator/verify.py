@@ -16,13 +16,14 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import facts, manifests, shipped
+from . import facts, shipped
+from .flux import manifests
 from .diagnostics import Diagnostic, diagnostic
-from .helm_values import chart_mesh_clusters
+from .flux.helm_values import chart_mesh_clusters
 from .load import LoadError, load_reference_json, unusable_reference
 from .plan import Cluster, Plan
-from .verify_apply import verify_apply_order
-from .verify_mesh import verify_mesh_intent
+from .flux.verify_apply import verify_apply_order
+from .flux.verify_mesh import verify_mesh_intent
 
 if TYPE_CHECKING:  # render (and Jinja) is imported only by the commands that render
     from .render import Rendered

@@ -70,7 +70,7 @@ def compiler_values(result, cluster: str) -> dict:
     """A cluster's Cilium values as helm-controller merges them (shared, then its own)."""
     import yaml
 
-    from generator.helm_values import merged_values
+    from generator.flux.helm_values import merged_values
 
     return merged_values(yaml.safe_load(result.files["infrastructure/cilium-mesh/mesh-values.yaml"]),
                          yaml.safe_load(result.files[f"clusters/{cluster}/cilium/values.yaml"]))

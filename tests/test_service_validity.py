@@ -1,6 +1,6 @@
 """Services the Kubernetes API server refuses are refused at `validate`, at the offending key
 (AKM211-AKM213), and verify validates every rendered core object the way the API server
-does (generator/k8s_validation.py, AKM522). Before the fix all of these rendered and
+does (generator/flux/k8s_validation.py, AKM522). Before the fix all of these rendered and
 verified as fine (checked on the tree of this issue's start).
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import VALID, expected
-from generator import compiler, k8s_validation
-from generator.verify_apply import verify_apply_order
+from generator import compiler
+from generator.flux import k8s_validation
+from generator.flux.verify_apply import verify_apply_order
 from bootstrap_model import example_topologies
 
 SERVICE = """\

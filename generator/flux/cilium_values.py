@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import facts
+from .. import facts
 from .helm_values import merged_values
-from .plan import Cluster, Plan
+from ..plan import Cluster, Plan
 
 
 def mesh_values(plan: Plan) -> dict[str, Any]:

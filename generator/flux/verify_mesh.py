@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import manifests
-from .diagnostics import Diagnostic, diagnostic
-from .plan import Plan
+from ..diagnostics import Diagnostic, diagnostic
+from ..plan import Plan
 
 if TYPE_CHECKING:
     from .reachability import MeshObjects, Policy
@@ -76,7 +76,7 @@ def _policy_mismatches(plan: Plan, mesh: MeshObjects, namespaces: tuple[str, ...
                        ) -> dict[tuple[str, str, str], list[str]]:
     """(code, destination cluster, verb) -> each case in which the rendered policies admit
     or refuse otherwise than declared (AKM540) or than without them (AKM541)."""
-    from .plan import Endpoints
+    from ..plan import Endpoints
     from .reachability import evaluate
 
     declared: dict[tuple[str, str], set[tuple[str, str]]] = {}
@@ -136,6 +136,6 @@ def _backend_mismatches(plan: Plan, mesh: MeshObjects, where: str) -> list[Diagn
 
 
 def _groups(groups: tuple[tuple[str, ...], ...]) -> str:
-    from .plan import preference_text
+    from ..plan import preference_text
 
     return preference_text(groups)

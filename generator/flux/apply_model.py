@@ -34,7 +34,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import facts
+from .. import facts
 
 SSA_ANNOTATION = "kustomize.toolkit.fluxcd.io/ssa"
 PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import manifests
-from .diagnostics import Diagnostic, diagnostic
-from .plan import Plan
+from ..diagnostics import Diagnostic, diagnostic
+from ..plan import Plan
 
 
 def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
@@ -19,7 +19,7 @@ def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
 
     from . import apply_model, k8s_validation
 
-    from .render import MESH_VALUES_FILE, VALUES_FILE
+    from ..render import MESH_VALUES_FILE, VALUES_FILE
 
     documents: dict[str, list[dict[str, Any]]] = {}
     for path, text in files.items():

@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from . import facts
+from .. import facts
 
 NAMESPACE_KEY = facts.POD_NAMESPACE_LABEL.removeprefix("k8s:")
 CLUSTER_KEY = facts.POLICY_CLUSTER_LABEL
