@@ -13,9 +13,9 @@ import yaml
 from conftest import PROJECT, VALID, expected, run_cli
 from generator import compiler
 from generator.plan import Endpoints
-from generator.flux.reachability import (OTHER_NAMESPACES, ModelError, admits, backend_preference,
-                                    evaluate, namespaces_named, parse_policy, parse_service,
-                                    pod, read_objects, reserved)
+from generator.flux.cilium_policy import OTHER_NAMESPACES, ModelError, parse_policy, pod, reserved
+from generator.flux.reachability import admits, backend_preference, evaluate
+from generator.flux.rendered_objects import namespaces_named, parse_service, read_objects
 from generator.flux.verify_mesh import mesh_objects, verify_mesh_intent
 
 SEED_DEMO = PROJECT / "topologies" / "seed-demo.yaml"

@@ -10,7 +10,8 @@ from ..diagnostics import Diagnostic, diagnostic
 from ..plan import Plan
 
 if TYPE_CHECKING:
-    from .reachability import MeshObjects, Policy
+    from .cilium_policy import Policy
+    from .rendered_objects import MeshObjects
 
 
 MESH_OBJECT_FILES = ("mesh-apps/global-services.yaml", "mesh-apps/cross-cluster-ingress.yaml")
@@ -18,7 +19,7 @@ MESH_OBJECT_FILES = ("mesh-apps/global-services.yaml", "mesh-apps/cross-cluster-
 
 def mesh_objects(plan: Plan, files: dict[str, str]) -> MeshObjects:
     """The reachability model's reading of every cluster's rendered mesh apps."""
-    from .reachability import read_objects
+    from .rendered_objects import read_objects
 
     objects = {}
     for cluster in plan.clusters:
@@ -32,7 +33,7 @@ def mesh_objects(plan: Plan, files: dict[str, str]) -> MeshObjects:
 def probe_policies(plan: Plan, namespaces: tuple[str, ...]) -> dict[str, tuple[Policy, ...]]:
     """A user's own policy in every namespace of every cluster, admitting its own namespace
     only: segmentation must leave it exactly as restrictive as it was."""
-    from .reachability import parse_policy
+    from .cilium_policy import parse_policy
 
     return {c.name: tuple(parse_policy({
         "kind": "CiliumNetworkPolicy",
@@ -47,7 +48,8 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     cluster or from outside the mesh changes, with or without a user's own policies
     (AKM541); every global service load-balances to its backends, in its affinity's order
     (AKM542)."""
-    from .reachability import ModelError, namespaces_named
+    from .cilium_policy import ModelError
+    from .rendered_objects import namespaces_named
 
     where = f"{plan.name}/clusters"
     if not plan.global_services and plan.segmentation is None:
