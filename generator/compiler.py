@@ -207,7 +207,8 @@ def init_shared_ca(topology: Path, recipients: list[str], force: bool
     """`ca init`: (the topology's findings, "") when it has errors; else ([], a new mesh CA
     encrypted to `recipients`), to be written to `shared_ca_path(topology)`. Raises CaError
     when that file exists (without `force`) or the CA cannot be made."""
-    from .ca import SECRET_NAME, SECRET_NAMESPACE, CaError, init_ca
+    from .backends import ca_wiring
+    from .ca import SECRET_NAME, CaError, init_ca
 
     result = validate(topology)
     if not result.ok:
@@ -216,7 +217,7 @@ def init_shared_ca(topology: Path, recipients: list[str], force: bool
     if target.exists() and not force:
         raise CaError(f"{target} exists", "every cluster trusts that CA; replacing it re-keys "
                       "the whole mesh: pass --force if that is what you want")
-    return [], init_ca(SECRET_NAME, SECRET_NAMESPACE, recipients)
+    return [], init_ca(SECRET_NAME, ca_wiring().secret_namespace, recipients)
 
 
 def mesh_answer(plan: Plan) -> dict[str, Any]:

@@ -12,9 +12,12 @@ import pytest
 
 from conftest import PROJECT, REFERENCE
 from generator import compiler, facts
-from generator.bicep import (Expression, TypeLibrary, declaration_decorators,
-                             parameter_signatures, resource_declarations,
-                             syntax_errors, top_level_declarations, verify_bicep)
+from generator.bicep.params import parameter_signatures
+from generator.bicep.read import (Expression, declaration_decorators, resource_declarations,
+                                  top_level_declarations)
+from generator.bicep.syntax import syntax_errors
+from generator.bicep.type_data import TypeLibrary
+from generator.bicep.typecheck import verify_bicep
 from generator.diagnostics import Severity
 from generator.example import example_topology
 from generator.verify import References
@@ -309,12 +312,12 @@ def test_a_type_data_violation_stops_the_render(tmp_path, monkeypatch):
 
 
 def test_broken_bicep_is_akm501(monkeypatch, tmp_path):
-    from generator import verify
+    from generator.bicep.verify import verify_bicep_files
 
     path = tmp_path / "mesh.yaml"
     path.write_text(example_topology(2))
     plan = compiler.validate(path).plan
-    diagnostics = verify.verify_bicep_files(plan, {"bicep/main.bicep": "resource x 'a@b' = {\n"},
+    diagnostics = verify_bicep_files(plan, {"bicep/main.bicep": "resource x 'a@b' = {\n"},
                                             None)
     assert [d.code for d in diagnostics][:1] == ["AKM501"]
 

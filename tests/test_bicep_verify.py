@@ -16,15 +16,10 @@ import pytest
 
 from conftest import REFERENCE
 
-from generator.bicep import (
-    BicepFinding,
-    Expression,
-    TypeLibrary,
-    check_body,
-    resource_declarations,
-    syntax_errors,
-    verify_bicep,
-)
+from generator.bicep.read import BicepFinding, Expression, resource_declarations
+from generator.bicep.syntax import syntax_errors
+from generator.bicep.type_data import TypeLibrary
+from generator.bicep.typecheck import check_body, verify_bicep
 
 # The shipped type data, plus the few types aksmesh does not emit that these tests need.
 TYPES = REFERENCE / "bicep-types-tests"

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 
 from conftest import PROJECT, VALID, run_cli
 from generator import ca, compiler, facts
+from generator.backends import ca_wiring
 from generator.load import load_shared_ca, shared_ca_path
 from test_ca import sops_decrypt
 
@@ -109,7 +110,7 @@ def _topology_with_ca(tmp_path, recipient: str):
     topology.write_text(VALID, encoding="utf-8")
     target = shared_ca_path(topology)
     target.parent.mkdir()
-    target.write_text(ca.init_ca(ca.SECRET_NAME, ca.SECRET_NAMESPACE, [recipient]), encoding="utf-8")
+    target.write_text(ca.init_ca(ca.SECRET_NAME, ca_wiring().secret_namespace, [recipient]), encoding="utf-8")
     return topology, target
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import PROJECT, REFERENCE, VALID, expected
 from generator import compiler
-from generator.bicep import resource_declarations, top_level_declarations
+from generator.bicep.read import resource_declarations, top_level_declarations
 from generator.flux.helm_values import chart_mesh_clusters, merged_values
 from generator.verify import References
 
