@@ -8,13 +8,14 @@ consumers that verify runs on them:
   server's validation of core kinds (`k8s_validation`);
 - `verify_mesh`: the mesh apps as Cilium reads them (`cilium_policy`, `rendered_objects`,
   `reachability`) against the plan's intent;
+- `yaml_text`: the values files, written from the data with comments that say why;
 - `manifests`: the rendered files parsed once, for all of them.
 """
 
 from __future__ import annotations
 
-from .. import yaml_text
 from ..backend import Backend
+from . import yaml_text
 from .render import CA_WIRING, NAME, render_flux
 from .verify import verify_flux_files
 from .verify_apply import verify_apply_order

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import yaml_text
 from ..backend import CaWiring, Output
+from . import yaml_text
 from .cilium_values import (CLUSTER_VALUES_COMMENTS, MESH_VALUES_COMMENTS, cluster_values,
                             mesh_values)
 from .helm_values import merged_values
