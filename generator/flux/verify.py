@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import facts
+from .. import facts, json_schema
 from ..diagnostics import Diagnostic, diagnostic
 from ..load import load_reference_json, unusable_reference
 from ..plan import Cluster, Plan
@@ -56,7 +56,7 @@ def verify_flux_files(plan: Plan, rendered: Rendered, sources: Sources) -> list[
                                           f"Cilium {cluster.cilium_version} to check against"))
         else:
             diagnostics += [diagnostic("AKM512", where, 1, 1, message)
-                            for message in _schema_errors(values_validator, values)]
+                            for message in json_schema.errors(values_validator, values)]
         diagnostics += _values_merge_problems(plan, root, rendered.files)
     return diagnostics
 
@@ -187,7 +187,7 @@ def _manifest_errors(document: dict[str, Any], sources: Sources) -> Iterator[str
         if schema is None:
             yield f"no schema for {api_version} {kind} in the CRD schemas: not a served API"
             return
-    yield from _schema_errors(_validator(schema), document)
+    yield from json_schema.errors(_validator(schema), document)
 
 
 @cache
@@ -206,44 +206,9 @@ def _schema_file(api_version: str, kind: str, directories: tuple[Path, ...]) -> 
     return next((path for path in candidates if path.is_file()), None)
 
 
-_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
-
-
 @cache
 def _validator(schema_path: Path) -> Any:
-    """A draft 7 validator (CRD and chart schemas declare no $schema; kubeconform reads
-    them as draft 7; the Kubernetes core schemas declare draft 2020-12): jsonschema-rs, or
-    jsonschema for the schemas it refuses (the Cilium CRDs use regexes such as `\\PC`
-    that its regex engine does not know)."""
-    import jsonschema_rs
-
-    schema = load_reference_json(schema_path)
-    if isinstance(schema, dict) and schema.get("$schema") == _DRAFT_2020_12:
-        return jsonschema_rs.Draft202012Validator(schema)
     try:
-        return jsonschema_rs.Draft7Validator(schema)
-    except jsonschema_rs.ValidationError:
-        import jsonschema
-
-        # Against the metaschema, without checking that patterns compile: Python's `re`
-        # refuses the same regexes, and meets them only if a value reaches them.
-        meta = jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA)
-        problem = jsonschema.exceptions.best_match(meta.iter_errors(schema))
-        if problem is not None:
-            where = ".".join(map(str, problem.absolute_path)) or "(root)"
-            raise unusable_reference(str(schema_path), f"not a draft 7 JSON Schema: {where}: "
-                                     f"{problem.message}") from None
-        return jsonschema.Draft7Validator(schema)
-
-
-def _schema_errors(validator: Any, document: Any) -> Iterator[str]:
-    try:
-        errors = list(validator.iter_errors(document))
-    except Exception as error:  # a schema regex Python cannot compile, met by a value
-        yield f"(root): the schema could not be applied: {error}"
-        return
-    # jsonschema-rs names the path instance_path, jsonschema absolute_path.
-    paths = [[str(p) for p in getattr(e, "instance_path", None) or getattr(e, "absolute_path", [])]
-             for e in errors]
-    for path, error in sorted(zip(paths, errors), key=lambda pair: pair[0]):
-        yield f"{'.'.join(path) or '(root)'}: {error.message}"
+        return json_schema.validator(load_reference_json(schema_path))
+    except json_schema.NotASchema as error:
+        raise unusable_reference(str(schema_path), str(error)) from None

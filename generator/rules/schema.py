@@ -19,11 +19,11 @@ def check_schema(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
     very end, where Python's also accept a trailing newline); jsonschema, imported only
     for an invalid topology, says what is wrong and where.
     """
-    import jsonschema_rs
+    from ..json_schema import validator
 
     # jsonschema-rs takes JSON only, and counts 1.0 as an integer; a topology has no use
     # for numbers with a point, nor for dates, bytes or sets: let jsonschema judge those.
-    if _json_without_floats(data) and jsonschema_rs.validator_for(schema).is_valid(data):
+    if _json_without_floats(data) and validator(schema).is_valid(data):
         return
     from jsonschema import Draft202012Validator, validators
 
@@ -41,7 +41,7 @@ def check_schema(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
                 seen.add(finding)
                 yield finding
     if not seen:
-        for error in jsonschema_rs.validator_for(schema).iter_errors(data):
+        for error in validator(schema).iter_errors(data):
             path = tuple(error.instance_path)
             yield Finding("AKM104", path, f"{dotted(path)}: {error.message}")
 
