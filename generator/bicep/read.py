@@ -34,6 +34,9 @@ class Expression:
 
     text: str
 
+    def __str__(self) -> str:  # as a path or a message names it: its source
+        return self.text
+
 
 Value = Union[dict["str | Expression", "Value"], list["Value"], str, int, bool, None, Expression]
 PathKey = Union[str, int, Expression]

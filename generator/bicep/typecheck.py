@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..diagnostics import did_you_mean
+from ..diagnostics import did_you_mean, dotted
 from .read import (BicepFinding, BodyPath, Expression, ResourceDeclaration, Value, declarations,
                    parse)
 from .syntax import syntax_findings
@@ -40,17 +40,6 @@ def _regex(pattern: str) -> re.Pattern[str] | None:
         return re.compile(pattern)
     except re.error:
         return None  # .NET-only syntax (one network pattern); not checkable with `re`
-
-
-def _dotted(path: BodyPath) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            name = part.text if isinstance(part, Expression) else part
-            out += f".{name}" if out else name
-    return out
 
 
 # Python kind of value each type accepts; types not listed accept anything.
@@ -89,7 +78,7 @@ def _property_hint(key: str, names: list[str]) -> str:
 
 
 def _in(path: BodyPath) -> str:
-    return f" in `{_dotted(path)}`" if path else ""
+    return f" in `{dotted(path)}`" if path else ""
 
 
 class _Checker:
@@ -121,18 +110,18 @@ class _Checker:
         if kind == "UnionType":
             return self.union(value, t, path)
         if not self.same_kind(t, value):
-            return [_Issue(path, f"`{_dotted(path)}`: expected {self.describe(t)}, got {kind_of(value)}")]
+            return [_Issue(path, f"`{dotted(path)}`: expected {self.describe(t)}, got {kind_of(value)}")]
         if kind == "StringLiteralType" and value != t["value"]:
-            return [_Issue(path, f"`{_dotted(path)}`: expected {t['value']!r}, got {value!r}")]
+            return [_Issue(path, f"`{dotted(path)}`: expected {t['value']!r}, got {value!r}")]
         if kind == "StringType":
             assert isinstance(value, str)
             return self.string(value, t, path)
         if kind == "IntegerType":
             assert isinstance(value, int)
             if "minValue" in t and value < t["minValue"]:
-                return [_Issue(path, f"`{_dotted(path)}`: {value} is below the minimum {t['minValue']}")]
+                return [_Issue(path, f"`{dotted(path)}`: {value} is below the minimum {t['minValue']}")]
             if "maxValue" in t and value > t["maxValue"]:
-                return [_Issue(path, f"`{_dotted(path)}`: {value} is above the maximum {t['maxValue']}")]
+                return [_Issue(path, f"`{dotted(path)}`: {value} is above the maximum {t['maxValue']}")]
         if kind == "ArrayType":
             assert isinstance(value, list)
             return self.array(value, t, path)
@@ -152,13 +141,13 @@ class _Checker:
             problem = f"is longer than {t['maxLength']} characters"
         elif "pattern" in t and (pattern := _regex(t["pattern"])) is not None and not pattern.search(value):
             problem = f"does not match the pattern `{t['pattern']}`"
-        return [_Issue(path, f"`{_dotted(path)}`: {value!r} {problem}")] if problem else []
+        return [_Issue(path, f"`{dotted(path)}`: {value!r} {problem}")] if problem else []
 
     def array(self, value: list[Value], t: dict[str, Any], path: BodyPath) -> list[_Issue]:
         if len(value) < t.get("minLength", 0):
-            return [_Issue(path, f"`{_dotted(path)}` has {len(value)} items, fewer than {t['minLength']}")]
+            return [_Issue(path, f"`{dotted(path)}` has {len(value)} items, fewer than {t['minLength']}")]
         if "maxLength" in t and len(value) > t["maxLength"]:
-            return [_Issue(path, f"`{_dotted(path)}` has {len(value)} items, more than {t['maxLength']}")]
+            return [_Issue(path, f"`{dotted(path)}` has {len(value)} items, more than {t['maxLength']}")]
         item_type = self.resolve(t["itemType"])
         return [issue for i, item in enumerate(value) for issue in self.check(item, item_type, path + (i,))]
 
@@ -176,11 +165,11 @@ class _Checker:
         if isinstance(value, str) and len(literals) == len(members):
             hint = did_you_mean(value, literals)
             allowed = ", ".join(repr(v) for v in literals)
-            return [_Issue(path, f"`{_dotted(path)}`: {value!r} is not one of {allowed}", hint)]
+            return [_Issue(path, f"`{dotted(path)}`: {value!r} is not one of {allowed}", hint)]
         # Prefer the diagnosis of a member of the right kind: its issues are the specific ones.
         fitting = [r for m, r in zip(members, results) if self.same_kind(m, value)]
         if not fitting:
-            return [_Issue(path, f"`{_dotted(path)}`: expected {self.describe(t)}, got {kind_of(value)}")]
+            return [_Issue(path, f"`{dotted(path)}`: expected {self.describe(t)}, got {kind_of(value)}")]
         return min(fitting, key=len)
 
     def check_object(
@@ -207,7 +196,7 @@ class _Checker:
                 else:
                     issues.append(_Issue(key_path, f"unknown property `{key}`{_in(path)}", _property_hint(key, list(properties))))
             elif prop["flags"] & _READ_ONLY:
-                issues.append(_Issue(key_path, f"`{_dotted(key_path)}` is read-only and cannot be set"))
+                issues.append(_Issue(key_path, f"`{dotted(key_path)}` is read-only and cannot be set"))
             elif item is None and not prop["flags"] & _REQUIRED:
                 continue  # Bicep lets optional properties be null
             else:
@@ -229,7 +218,7 @@ class _Checker:
         if not isinstance(chosen, str) or chosen not in elements:
             allowed = ", ".join(repr(v) for v in elements)
             hint = did_you_mean(str(chosen), list(elements))
-            return [_Issue(path + (key,), f"`{_dotted(path + (key,))}`: {chosen!r} is not one of {allowed}", hint)]
+            return [_Issue(path + (key,), f"`{dotted(path + (key,))}`: {chosen!r} is not one of {allowed}", hint)]
         branch = self.resolve(elements[chosen])
         merged = {**t.get("baseProperties", {}), **branch.get("properties", {})}
         return self.check_object(value, merged, branch.get("additionalProperties"), path)

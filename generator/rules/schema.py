@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..diagnostics import Finding, did_you_mean
-from .common import TopologyPath, dotted
+from ..diagnostics import Finding, did_you_mean, dotted
+from .common import TopologyPath
 
+TOPOLOGY = "the topology"  # how a finding names the empty path: the whole file
 # A typo'd key is worth a line each; a file of thousands of them is one finding more.
 MAX_UNKNOWN_KEYS_REPORTED = 20
 
@@ -43,12 +44,12 @@ def check_schema(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
     if not seen:
         for error in validator(schema).iter_errors(data):
             path = tuple(error.instance_path)
-            yield Finding("AKM104", path, f"{dotted(path)}: {error.message}")
+            yield Finding("AKM104", path, f"{dotted(path, TOPOLOGY)}: {error.message}")
 
 
 def _schema_findings(error: Any) -> Iterator[Finding]:
     path: TopologyPath = tuple(error.absolute_path)
-    where = dotted(path)
+    where = dotted(path, TOPOLOGY)
     kind = error.validator
     instance = error.instance
     about = _first_sentence(error.schema.get("description", ""))
