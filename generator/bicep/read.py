@@ -18,17 +18,6 @@ import tree_sitter_bicep
 
 
 @dataclass(frozen=True)
-class BicepFinding:
-    """One problem, at a 1-based line and column (in characters) of the Bicep text."""
-
-    line: int
-    col: int
-    message: str
-    hint: str = ""
-    missing_type: str = ""  # the resource type, when the finding is that it has no type data
-
-
-@dataclass(frozen=True)
 class Expression:
     """A value that is not known offline; `text` is its Bicep source."""
 

@@ -27,20 +27,13 @@ def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
         if not path.endswith(".bicep"):
             continue
         where = f"{plan.name}/{path}"
-        syntax, bodies = bicep_findings(text, library)
-        gaps = [f for f in bodies if f.missing_type in facts.TYPES_WITHOUT_REFERENCE_DATA]
-        for finding in gaps:
-            unchecked.setdefault(finding.missing_type, (where, finding.line, finding.col))
-        diagnostics += [diagnostic(code, where, f.line, f.col, f.message, f.hint)
-                        for code, found in (("AKM501", syntax),
-                                            ("AKM502", [f for f in bodies if f not in gaps]))
-                        for f in found]
+        syntax, bodies, gaps = bicep_findings(text, library, where)
+        for type_name, (line, col) in gaps.items():
+            unchecked.setdefault(type_name, (where, line, col))
+        diagnostics += syntax + bodies
         if not syntax:
-            diagnostics += [diagnostic(code, where, f.line, f.col, f.message, f.hint)
-                            for code, found in (
-                                ("AKM441", unused_parameters(text)),
-                                ("AKM442", shadowed_functions(text, facts.BICEP_FUNCTIONS)))
-                            for f in found]
+            diagnostics += unused_parameters(text, where) + \
+                shadowed_functions(text, facts.BICEP_FUNCTIONS, where)
     # Said once per type, where it is first declared: the gap is the data's, not the file's.
     for type_name, (where, line, col) in sorted(unchecked.items()):
         diagnostics.append(diagnostic(
@@ -51,8 +44,6 @@ def verify_bicep_files(plan: Plan, files: dict[str, str], types_dir: Path | None
             "then drop it from facts.TYPES_WITHOUT_REFERENCE_DATA"))
     params = "bicep/main.bicepparam"
     if params in files:
-        diagnostics += [diagnostic("AKM443", f"{plan.name}/{params}", f.line, f.col,
-                                   f.message, f.hint)
-                        for f in bicepparam_findings(files[params], "main.bicep",
-                                                     files["bicep/main.bicep"])]
+        diagnostics += bicepparam_findings(files[params], "main.bicep", files["bicep/main.bicep"],
+                                           f"{plan.name}/{params}")
     return diagnostics
