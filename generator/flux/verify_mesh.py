@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 from . import manifests
 from ..diagnostics import Diagnostic, diagnostic
 from ..plan import Plan
+from .render import GLOBAL_SERVICES_FILE, SEGMENTATION_FILE
 
 if TYPE_CHECKING:
     from .cilium_policy import Policy
     from .rendered_objects import MeshObjects
 
 
-MESH_OBJECT_FILES = ("mesh-apps/global-services.yaml", "mesh-apps/cross-cluster-ingress.yaml")
+MESH_OBJECT_FILES = (GLOBAL_SERVICES_FILE, SEGMENTATION_FILE)
 
 
 def mesh_objects(plan: Plan, files: dict[str, str]) -> MeshObjects:
@@ -65,7 +66,7 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     diagnostics = []
     for (code, cluster, verb), cases in sorted(found.items()):
         diagnostics.append(diagnostic(
-            code, f"{where}/{cluster}/mesh-apps/cross-cluster-ingress.yaml", 1, 1,
+            code, f"{where}/{cluster}/{SEGMENTATION_FILE}", 1, 1,
             f"reachability model: in {cluster}, {cases[0]}"
             + (f", and {len(cases) - 1} more" if len(cases) > 1 else "")
             + (", not what the topology declares" if code == "AKM540"
@@ -130,7 +131,7 @@ def _backend_mismatches(plan: Plan, mesh: MeshObjects, where: str) -> list[Diagn
             actual = model.get(cluster.name, ())
             if actual != expected:
                 diagnostics.append(diagnostic(
-                    "AKM542", f"{where}/{cluster.name}/mesh-apps/global-services.yaml", 1, 1,
+                    "AKM542", f"{where}/{cluster.name}/{GLOBAL_SERVICES_FILE}", 1, 1,
                     f"reachability model: in {cluster.name}, {service.namespace}/"
                     f"{service.name} load-balances to {_groups(actual)} instead of "
                     f"{_groups(expected)}"))
