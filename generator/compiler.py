@@ -225,11 +225,11 @@ def mesh_answer(plan: Plan) -> dict[str, Any]:
     (cluster, namespace) admits which from other clusters, and where each global service
     sends each cluster's clients. What `aksmesh plan` shows; verify proves it equals the
     plan's intent before anything is written."""
-    from .plan import matrix_rows, preference_text
     from .flux.reachability import backend_preference, cross_cluster_matrix
     from .flux.rendered_objects import namespaces_named
-    from .render import render
     from .flux.verify_mesh import mesh_objects
+    from .plan import matrix_rows, preference_text
+    from .render import render
 
     if not plan.global_services and plan.segmentation is None:
         return {"reachability": None, "globalServiceBackends": []}
