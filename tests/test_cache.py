@@ -16,7 +16,10 @@ import pytest
 
 from conftest import PROJECT, REFERENCE
 from generator import cache
-from generator.bicep import TypeLibrary, check_body, resource_declarations, type_data
+from generator.bicep import type_data
+from generator.bicep.read import resource_declarations
+from generator.bicep.type_data import TypeLibrary
+from generator.bicep.typecheck import check_body
 
 AKS = "Microsoft.ContainerService/managedClusters@2026-05-01"
 TYPES_FILE = "microsoft.containerservice/2026-05-01/types.json"

@@ -318,8 +318,8 @@ def rollout_findings(found, waves: str, extra: str = "") -> list[tuple[str, int]
 
 def test_the_fleet_stages_follow_the_waves_and_every_cluster_is_a_member(fleet):
     from generator import facts
-    from generator.bicep import (Expression, resource_declarations, syntax_errors,
-                                 top_level_declarations)
+    from generator.bicep.read import Expression, resource_declarations, top_level_declarations
+    from generator.bicep.syntax import syntax_errors
 
     fleet.deploy(WAVES)
     main_text = (fleet.tree / "bicep" / "main.bicep").read_text()
@@ -388,9 +388,10 @@ def test_adding_a_recipient_with_sops_updatekeys_keeps_the_ca_digest(tmp_path):
     import pyrage
 
     from generator import ca, state
+    from generator.backends import ca_wiring
 
     alice, bob = pyrage.x25519.Identity.generate(), pyrage.x25519.Identity.generate()
-    first = ca.init_ca(ca.SECRET_NAME, ca.SECRET_NAMESPACE, [str(alice.to_public())])
+    first = ca.init_ca(ca.SECRET_NAME, ca_wiring().secret_namespace, [str(alice.to_public())])
     path = tmp_path / ca.CA_FILE_NAME
     path.write_text(first)
     (tmp_path / ".sops.yaml").write_text(
@@ -403,7 +404,7 @@ def test_adding_a_recipient_with_sops_updatekeys_keeps_the_ca_digest(tmp_path):
     assert updated != first and len(ca.read_age_recipients(updated)) == 2
     digest = lambda text: state.ca_digest(ca.inspect_ca_file(text))  # noqa: E731
     assert digest(updated) == digest(first)
-    replaced = ca.init_ca(ca.SECRET_NAME, ca.SECRET_NAMESPACE, [str(alice.to_public())])
+    replaced = ca.init_ca(ca.SECRET_NAME, ca_wiring().secret_namespace, [str(alice.to_public())])
     assert digest(replaced) != digest(first)
 
 

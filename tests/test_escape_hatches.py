@@ -7,8 +7,8 @@ import yaml
 
 from conftest import REFERENCE, mutate
 from generator import compiler
-from generator.helm_values import merged_values
-from generator.render import MESH_VALUES_FILE
+from generator.flux.helm_values import merged_values
+from generator.flux.render import MESH_VALUES_FILE
 from generator.verify import References
 
 

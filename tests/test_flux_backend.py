@@ -203,7 +203,7 @@ def peers_of(config_clusters: Any) -> dict[str, dict[str, Any]]:
 
 def helm_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """fluxcd/pkg chartutil/merge.go MergeMaps (commit bf5caf5): mappings merge key by key,
-    anything else replaces. Written here from the source, apart from generator/helm_values.py."""
+    anything else replaces. Written here from the source, apart from generator/flux/helm_values.py."""
     out = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):

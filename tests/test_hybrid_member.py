@@ -8,7 +8,7 @@ import yaml
 
 from bootstrap_model import example_topologies, shell_commands
 from generator import compiler, facts
-from generator.verify import values_disagreements
+from generator.flux.verify import values_disagreements
 
 EXAMPLES = example_topologies()
 

@@ -23,7 +23,7 @@ import yaml
 from conftest import PROJECT, run_cli
 from generator import compiler
 from generator.example import example_topology
-from generator.helm_values import chart_mesh_clusters, merge_maps, merged_values
+from generator.flux.helm_values import chart_mesh_clusters, merge_maps, merged_values
 
 TODAY = json.loads((PROJECT / "tests" / "fixtures" / "values-before-shared-file.json").read_text())
 MESH_VALUES = "infrastructure/cilium-mesh/mesh-values.yaml"

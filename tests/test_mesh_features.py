@@ -8,8 +8,8 @@ import pytest
 
 from conftest import PROJECT, REFERENCE, VALID
 from generator import compiler
-from generator.bicep import resource_declarations, top_level_declarations
-from generator.helm_values import chart_mesh_clusters, merged_values
+from generator.bicep.read import Expression, resource_declarations, top_level_declarations
+from generator.flux.helm_values import chart_mesh_clusters, merged_values
 from generator.verify import References
 
 SEED_DEMO = PROJECT / "topologies" / "seed-demo.yaml"
@@ -129,7 +129,7 @@ def test_node_subnet_nsg_admits_only_the_mesh_from_other_clusters(demo):
     assert deny["access"] == "Deny" and deny["protocol"] == "*"
     assert max(r["priority"] for r in rules.values() if r["access"] == "Allow") < deny["priority"]
     subnet = module["vnet"].body["properties"]["subnets"][0]["properties"]
-    assert str(subnet["networkSecurityGroup"]["id"]) == "Expression(text='nodeSubnetNsg.id')"
+    assert subnet["networkSecurityGroup"]["id"] == Expression("nodeSubnetNsg.id")
 
 
 def test_topology_page_draws_every_cluster_and_link(demo):

@@ -1,4 +1,4 @@
-"""The reachability model (generator/reachability.py) and what it proves of the mesh apps:
+"""The reachability model (generator/flux/reachability.py) and what it proves of the mesh apps:
 segmentation only narrows cross-cluster traffic, global services load-balance exactly to
 their backends, and a topology whose segmentation cuts a global service is refused."""
 
@@ -12,11 +12,11 @@ import yaml
 
 from conftest import PROJECT, VALID, expected, run_cli
 from generator import compiler
+from generator.flux.cilium_policy import OTHER_NAMESPACES, ModelError, parse_policy, pod, reserved
+from generator.flux.reachability import admits, backend_preference, evaluate
+from generator.flux.rendered_objects import namespaces_named, parse_service, read_objects
+from generator.flux.verify_mesh import mesh_objects, verify_mesh_intent
 from generator.mesh_intent import Endpoints
-from generator.reachability import (OTHER_NAMESPACES, ModelError, admits, backend_preference,
-                                    evaluate, namespaces_named, parse_policy, parse_service,
-                                    pod, read_objects, reserved)
-from generator.verify_mesh import mesh_objects, verify_mesh_intent
 
 SEED_DEMO = PROJECT / "topologies" / "seed-demo.yaml"
 BEFORE = PROJECT / "tests" / "fixtures" / "reachability" / "seed-demo-before"
@@ -413,7 +413,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from generator.inputs import load_schema  # noqa: E402
 from generator.plan import plan_topology  # noqa: E402
-from generator.reachability import cross_cluster_matrix  # noqa: E402
+from generator.flux.reachability import cross_cluster_matrix  # noqa: E402
 
 _ENDS = st.fixed_dictionaries({"cluster": st.sampled_from(["ne", "we", "fc"])},
                               optional={"namespace": st.sampled_from(["x", "y", "z"])})

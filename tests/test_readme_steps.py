@@ -80,7 +80,7 @@ def test_aksmesh_and_bootstrap_never_write_each_others_files(deployed):
 
 def test_verify_refuses_to_render_a_bootstrap_file():
     from generator import compiler
-    from generator.verify_apply import verify_apply_order
+    from generator.flux.verify_apply import verify_apply_order
 
     result = compiler.compile_topology(EXAMPLES["seed-demo"])
     files = dict(result.files)

@@ -1,5 +1,5 @@
 """verify validates every rendered core object the way the Kubernetes API server does
-(generator/k8s_validation.py, AKM522); the Services it would refuse are refused at
+(generator/flux/k8s_validation.py, AKM522); the Services it would refuse are refused at
 `validate` already (AKM211-AKM213, tests/rules/test_mesh.py). Before the fix all of these
 rendered and verified as fine (checked on the tree of this issue's start).
 """
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from generator import compiler, k8s_validation
-from generator.verify_apply import verify_apply_order
+from generator import compiler
+from generator.flux import k8s_validation
+from generator.flux.verify_apply import verify_apply_order
 from bootstrap_model import example_topologies
 
 

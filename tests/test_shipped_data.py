@@ -47,7 +47,7 @@ def demo():
 
 
 def with_file(rendered, path, text):
-    return Rendered({**rendered.files, path: text}, rendered.values, rendered.mesh_values)
+    return Rendered({**rendered.files, path: text}, rendered.data)
 
 
 def messages(plan, rendered, references=References()):

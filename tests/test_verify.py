@@ -14,6 +14,7 @@ import yaml
 from conftest import PROJECT, REFERENCE
 from generator import compiler, facts, verify
 from generator.example import example_topology
+from generator.flux.render import CiliumValues
 from generator.inputs import load_shared_ca
 from generator.render import Rendered, render
 from generator.verify import References
@@ -40,7 +41,7 @@ def without_type_gaps(diagnostics):
 
 
 def with_file(rendered, path, text):
-    return Rendered({**rendered.files, path: text}, rendered.values, rendered.mesh_values)
+    return Rendered({**rendered.files, path: text}, rendered.data)
 
 
 def test_values_files_are_the_values_verified(tmp_path):
@@ -50,9 +51,9 @@ def test_values_files_are_the_values_verified(tmp_path):
     rendered = render(plan, None)
     for cluster in plan.clusters:
         text = rendered.files[f"clusters/{cluster.name}/cilium/values.yaml"]
-        assert yaml.safe_load(text) == rendered.values[cluster.name]
+        assert yaml.safe_load(text) == rendered.data["flux"].clusters[cluster.name]
     assert yaml.safe_load(rendered.files["infrastructure/cilium-mesh/mesh-values.yaml"]) == \
-        rendered.mesh_values
+        rendered.data["flux"].shared
 
 
 def test_the_example_verifies_clean_with_every_schema(compiled):
@@ -123,17 +124,23 @@ def test_unreadable_yaml_is_akm511_at_its_position(compiled):
     assert "not valid YAML" in diagnostic.message
 
 
+def with_values(rendered, values):
+    """The tree with other Cilium values behind its values files."""
+    return Rendered(rendered.files, {**rendered.data, "flux": values})
+
+
 def broken_values(rendered, cluster, change):
     """The tree with one cluster's merged values changed: verify checks what Flux merges."""
-    values = {name: copy.deepcopy(rendered.effective_values(name)) for name in rendered.values}
+    flux = rendered.data["flux"]
+    values = {name: copy.deepcopy(flux.effective(name)) for name in flux.clusters}
     change(values[cluster])
-    return Rendered(rendered.files, values, {})
+    return with_values(rendered, CiliumValues(values, {}))
 
 
 def broken_mesh_values(rendered, change):
-    shared = copy.deepcopy(rendered.mesh_values)
+    shared = copy.deepcopy(rendered.data["flux"].shared)
     change(shared)
-    return Rendered(rendered.files, rendered.values, shared)
+    return with_values(rendered, CiliumValues(rendered.data["flux"].clusters, shared))
 
 
 def test_a_wrongly_typed_cilium_value_is_akm512(compiled):
@@ -171,10 +178,11 @@ def test_shared_values_that_disagree_with_the_plan_are_akm514(compiled, change):
 
 def test_a_cluster_that_does_not_disable_its_own_entry_is_akm514(compiled):
     plan, rendered = compiled
-    values = copy.deepcopy(rendered.values)
+    values = copy.deepcopy(rendered.data["flux"].clusters)
     del values["we"]["clustermesh"]["config"]
-    [diagnostic] = verify.verify(plan, Rendered(rendered.files, values, rendered.mesh_values),
-                                 REFERENCES)
+    [diagnostic] = verify.verify(
+        plan, with_values(rendered, CiliumValues(values, rendered.data["flux"].shared)),
+        REFERENCES)
     assert diagnostic.code == "AKM514" and "we/cilium/values.yaml" in diagnostic.file
     assert "['fc', 'ne', 'we']" in diagnostic.message
 

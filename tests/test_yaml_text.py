@@ -4,7 +4,7 @@ import yaml
 from hypothesis import example, given, strategies as st
 from ruamel.yaml import YAML
 
-from generator import yaml_text
+from generator.flux import yaml_text
 
 scalars = st.one_of(st.booleans(), st.none(), st.integers(-10**6, 10**6),
                     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),

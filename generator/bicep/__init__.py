@@ -1,5 +1,8 @@
-"""Offline verification of generated Bicep, in parts as cfn-lint keeps them apart:
+"""The Bicep backend: the Azure side of the tree, and its offline verifier in parts, as
+cfn-lint keeps them apart:
 
+- `render`: the plan into Bicep files (templates/bicep/);
+- `verify`: the checks verify runs on them, with the parts below;
 - `read`: tree-sitter-bicep parsing; bodies, declarations and decorators as data, with positions;
 - `syntax`: syntax findings;
 - `type_data`: the bicep-types-az type library and its cache;
@@ -7,35 +10,21 @@
 - `lint`: linter rules over a whole file (no-unused-params, no name hiding a function);
 - `params`: a `.bicepparam` file checked against its template.
 
-This module re-exports the public names of each part.
+Importing the package stays light: tree-sitter is imported by the checks, when they run.
 """
 
 from __future__ import annotations
 
-from .lint import shadowed_functions, unused_parameters
-from .params import ParameterSignature, bicepparam_findings, parameter_signatures
-from .read import (BicepFinding, Declaration, Expression, ResourceDeclaration,
-                   declaration_decorators, resource_declarations, top_level_declarations)
-from .syntax import syntax_errors
-from .type_data import TypeLibrary
-from .typecheck import bicep_findings, check_body, verify_bicep
+from ..backend import Backend
+from .render import api, bicep_literal, bicep_string, render_bicep
+from .verify import verify_bicep_files
 
-__all__ = [
-    "BicepFinding",
-    "Declaration",
-    "Expression",
-    "ParameterSignature",
-    "ResourceDeclaration",
-    "TypeLibrary",
-    "bicep_findings",
-    "bicepparam_findings",
-    "check_body",
-    "declaration_decorators",
-    "parameter_signatures",
-    "resource_declarations",
-    "shadowed_functions",
-    "syntax_errors",
-    "top_level_declarations",
-    "unused_parameters",
-    "verify_bicep",
-]
+BICEP = Backend(
+    name="bicep",
+    render=render_bicep,
+    checks=(lambda plan, rendered, sources:
+            verify_bicep_files(plan, rendered.files, sources.bicep_types),),
+    template_filters={"bicep": bicep_literal, "bicep_string": bicep_string},
+    # A global the templates call: api("Microsoft.Network/virtualNetworks").
+    template_globals={"api": api},
+)

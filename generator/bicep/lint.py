@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import tree_sitter
 import tree_sitter_bicep
 
-from .read import BicepFinding, named_parts, parse, node_pos, node_text
+from ..diagnostics import Diagnostic, diagnostic
+from .read import named_parts, parse, node_pos, node_text
 
 
 # The rules the review of the Bicep named: the linter's no-unused-params (Azure/bicep,
@@ -70,25 +71,26 @@ def _referenced(root: tree_sitter.Node, src: bytes, names: list[str]) -> set[str
     return found
 
 
-def unused_parameters(text: str) -> list[BicepFinding]:
+def unused_parameters(text: str, file: str = "") -> list[Diagnostic]:
     """no-unused-params: every `param` is referenced somewhere in its file."""
     tree, src = parse(text)
     declared = [named_parts(node)[0] for node in tree.root_node.named_children
                 if node.type == "parameter_declaration"]
     used = _referenced(tree.root_node, src, [node_text(src, name) for name in declared])
-    return [BicepFinding(*node_pos(src, name),
-                         f"parameter `{node_text(src, name)}` is never used (no-unused-params)",
-                         "leave the parameter out where nothing needs it")
+    return [diagnostic("AKM441", file, *node_pos(src, name),
+                       f"parameter `{node_text(src, name)}` is never used (no-unused-params)",
+                       "leave the parameter out where nothing needs it")
             for name in declared if node_text(src, name) not in used]
 
 
-def shadowed_functions(text: str, functions: frozenset[str]) -> list[BicepFinding]:
+def shadowed_functions(text: str, functions: frozenset[str], file: str = ""
+                       ) -> list[Diagnostic]:
     """No declared name hides a Bicep function of the same name."""
     tree, src = parse(text)
-    return sorted((BicepFinding(*node_pos(src, node),
-                                f"`{node_text(src, node)}` hides the Bicep function "
-                                f"{node_text(src, node)}() in this file",
-                                "give the symbol a name of its own")
+    return sorted((diagnostic("AKM442", file, *node_pos(src, node),
+                              f"`{node_text(src, node)}` hides the Bicep function "
+                              f"{node_text(src, node)}() in this file",
+                              "give the symbol a name of its own")
                    for node in _symbol_nodes(tree.root_node)
                    if node_text(src, node) in functions),
                   key=lambda f: (f.line, f.col))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..diagnostics import did_you_mean
-from .read import BicepFinding, Expression, Value, BodyReader, decorated, named_parts, parse, node_pos, string_value, node_text
+from ..diagnostics import Diagnostic, diagnostic, did_you_mean
+from .read import Expression, Value, BodyReader, decorated, named_parts, parse, node_pos, string_value, node_text
 from .syntax import syntax_findings
 from .typecheck import kind_of
 
@@ -39,8 +39,11 @@ _KIND_OF_TYPE = {"string": "string", "int": "int", "bool": "bool", "object": "ob
                  "array": "array"}
 
 
-def bicepparam_findings(params_text: str, template_name: str, template_text: str
-                        ) -> list[BicepFinding]:
+PARAMS_CODE = "AKM443"
+
+
+def bicepparam_findings(params_text: str, template_name: str, template_text: str,
+                        file: str = "") -> list[Diagnostic]:
     """What the Bicep compiler checks of a `.bicepparam` file against its template
     (its diagnostics BCP258, a required parameter not assigned, and BCP259, an assignment
     to an undeclared parameter; then the type check of each value): `using` names the
@@ -53,13 +56,14 @@ def bicepparam_findings(params_text: str, template_name: str, template_text: str
     """
     as_template = _PARAM_ASSIGNMENT.sub(r"var\1", params_text)
     tree, src = parse(as_template)
-    syntax = syntax_findings(tree.root_node, src)
+    syntax = syntax_findings(tree.root_node, src, file, PARAMS_CODE)
     if syntax:
         return syntax
-    findings: list[BicepFinding] = []
+    findings: list[Diagnostic] = []
     using = [n for n in tree.root_node.named_children if n.type == "using_statement"]
     if len(using) != 1 or string_value(named_parts(using[0])[0], src) != template_name:
-        findings.append(BicepFinding(1, 1, f"the file must start with `using '{template_name}'`"))
+        findings.append(diagnostic(PARAMS_CODE, file, 1, 1,
+                                   f"the file must start with `using '{template_name}'`"))
     signatures = parameter_signatures(template_text)
     assigned: dict[str, tuple[Value, int, int]] = {}
     for node in tree.root_node.named_children:
@@ -71,17 +75,17 @@ def bicepparam_findings(params_text: str, template_name: str, template_text: str
     for name, (value, line, col) in assigned.items():
         signature = signatures.get(name)
         if signature is None:
-            findings.append(BicepFinding(line, col, f"`{name}` is not a parameter of "
-                                         f"{template_name} (BCP259)",
-                                         did_you_mean(name, sorted(signatures))))
+            findings.append(diagnostic(PARAMS_CODE, file, line, col,
+                                       f"`{name}` is not a parameter of {template_name} (BCP259)",
+                                       did_you_mean(name, sorted(signatures))))
             continue
         problem = _parameter_value_problem(signature, value)
         if problem:
-            findings.append(BicepFinding(line, col, f"`{name}` {problem}"))
+            findings.append(diagnostic(PARAMS_CODE, file, line, col, f"`{name}` {problem}"))
     for name, signature in signatures.items():
         if not signature.has_default and name not in assigned:
-            findings.append(BicepFinding(1, 1, f"required parameter `{name}` of {template_name} "
-                                         "is not assigned (BCP258)"))
+            findings.append(diagnostic(PARAMS_CODE, file, 1, 1, f"required parameter `{name}` "
+                                       f"of {template_name} is not assigned (BCP258)"))
     return sorted(findings, key=lambda f: (f.line, f.col))
 
 

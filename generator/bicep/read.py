@@ -18,21 +18,13 @@ import tree_sitter_bicep
 
 
 @dataclass(frozen=True)
-class BicepFinding:
-    """One problem, at a 1-based line and column (in characters) of the Bicep text."""
-
-    line: int
-    col: int
-    message: str
-    hint: str = ""
-    missing_type: str = ""  # the resource type, when the finding is that it has no type data
-
-
-@dataclass(frozen=True)
 class Expression:
     """A value that is not known offline; `text` is its Bicep source."""
 
     text: str
+
+    def __str__(self) -> str:  # as a path or a message names it: its source
+        return self.text
 
 
 Value = Union[dict["str | Expression", "Value"], list["Value"], str, int, bool, None, Expression]

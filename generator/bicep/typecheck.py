@@ -12,12 +12,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from ..diagnostics import did_you_mean
-from .read import (BicepFinding, BodyPath, Expression, ResourceDeclaration, Value, declarations,
-                   parse)
+from .. import facts
+from ..diagnostics import Diagnostic, Finding, diagnostic, did_you_mean, dotted
+from .read import BodyPath, Expression, ResourceDeclaration, Value, declarations, parse
 from .syntax import syntax_findings
 from .type_data import TypeLibrary
 
@@ -26,12 +25,9 @@ _REQUIRED, _READ_ONLY = 1, 2
 _LANGUAGE_KEYS = frozenset({"parent", "scope", "dependsOn", "asserts"})
 
 
-@dataclass(frozen=True)
-class _Issue:
-    path: BodyPath  # the offending key/item; for a missing property: the object lacking it
-    message: str
-    hint: str = ""
-    missing: bool = False
+# The checker's findings name a path in the resource body (the offending key or item; for
+# a missing property, the object lacking it); check_body places them at its position.
+BODY_CODE = "AKM502"
 
 
 @functools.cache
@@ -40,17 +36,6 @@ def _regex(pattern: str) -> re.Pattern[str] | None:
         return re.compile(pattern)
     except re.error:
         return None  # .NET-only syntax (one network pattern); not checkable with `re`
-
-
-def _dotted(path: BodyPath) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            name = part.text if isinstance(part, Expression) else part
-            out += f".{name}" if out else name
-    return out
 
 
 # Python kind of value each type accepts; types not listed accept anything.
@@ -89,7 +74,7 @@ def _property_hint(key: str, names: list[str]) -> str:
 
 
 def _in(path: BodyPath) -> str:
-    return f" in `{_dotted(path)}`" if path else ""
+    return f" in `{dotted(path)}`" if path else ""
 
 
 class _Checker:
@@ -114,25 +99,25 @@ class _Checker:
         expected = _KIND.get(t["$type"])
         return expected is None or expected == kind_of(value)
 
-    def check(self, value: Value, t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+    def check(self, value: Value, t: dict[str, Any], path: BodyPath) -> list[Finding]:
         if isinstance(value, Expression):
             return []
         kind = t["$type"]
         if kind == "UnionType":
             return self.union(value, t, path)
         if not self.same_kind(t, value):
-            return [_Issue(path, f"`{_dotted(path)}`: expected {self.describe(t)}, got {kind_of(value)}")]
+            return [Finding(BODY_CODE, path, f"`{dotted(path)}`: expected {self.describe(t)}, got {kind_of(value)}")]
         if kind == "StringLiteralType" and value != t["value"]:
-            return [_Issue(path, f"`{_dotted(path)}`: expected {t['value']!r}, got {value!r}")]
+            return [Finding(BODY_CODE, path, f"`{dotted(path)}`: expected {t['value']!r}, got {value!r}")]
         if kind == "StringType":
             assert isinstance(value, str)
             return self.string(value, t, path)
         if kind == "IntegerType":
             assert isinstance(value, int)
             if "minValue" in t and value < t["minValue"]:
-                return [_Issue(path, f"`{_dotted(path)}`: {value} is below the minimum {t['minValue']}")]
+                return [Finding(BODY_CODE, path, f"`{dotted(path)}`: {value} is below the minimum {t['minValue']}")]
             if "maxValue" in t and value > t["maxValue"]:
-                return [_Issue(path, f"`{_dotted(path)}`: {value} is above the maximum {t['maxValue']}")]
+                return [Finding(BODY_CODE, path, f"`{dotted(path)}`: {value} is above the maximum {t['maxValue']}")]
         if kind == "ArrayType":
             assert isinstance(value, list)
             return self.array(value, t, path)
@@ -144,7 +129,7 @@ class _Checker:
             return self.discriminated(value, t, path)
         return []
 
-    def string(self, value: str, t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+    def string(self, value: str, t: dict[str, Any], path: BodyPath) -> list[Finding]:
         problem = ""
         if len(value) < t.get("minLength", 0):
             problem = f"is shorter than {t['minLength']} characters"
@@ -152,17 +137,17 @@ class _Checker:
             problem = f"is longer than {t['maxLength']} characters"
         elif "pattern" in t and (pattern := _regex(t["pattern"])) is not None and not pattern.search(value):
             problem = f"does not match the pattern `{t['pattern']}`"
-        return [_Issue(path, f"`{_dotted(path)}`: {value!r} {problem}")] if problem else []
+        return [Finding(BODY_CODE, path, f"`{dotted(path)}`: {value!r} {problem}")] if problem else []
 
-    def array(self, value: list[Value], t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+    def array(self, value: list[Value], t: dict[str, Any], path: BodyPath) -> list[Finding]:
         if len(value) < t.get("minLength", 0):
-            return [_Issue(path, f"`{_dotted(path)}` has {len(value)} items, fewer than {t['minLength']}")]
+            return [Finding(BODY_CODE, path, f"`{dotted(path)}` has {len(value)} items, fewer than {t['minLength']}")]
         if "maxLength" in t and len(value) > t["maxLength"]:
-            return [_Issue(path, f"`{_dotted(path)}` has {len(value)} items, more than {t['maxLength']}")]
+            return [Finding(BODY_CODE, path, f"`{dotted(path)}` has {len(value)} items, more than {t['maxLength']}")]
         item_type = self.resolve(t["itemType"])
         return [issue for i, item in enumerate(value) for issue in self.check(item, item_type, path + (i,))]
 
-    def union(self, value: Value, t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+    def union(self, value: Value, t: dict[str, Any], path: BodyPath) -> list[Finding]:
         members = [self.resolve(e) for e in t["elements"]]
         if isinstance(value, str) and any(m.get("value") == value for m in members):
             return []  # the common enum hit, without building a failure per literal
@@ -176,11 +161,11 @@ class _Checker:
         if isinstance(value, str) and len(literals) == len(members):
             hint = did_you_mean(value, literals)
             allowed = ", ".join(repr(v) for v in literals)
-            return [_Issue(path, f"`{_dotted(path)}`: {value!r} is not one of {allowed}", hint)]
+            return [Finding(BODY_CODE, path, f"`{dotted(path)}`: {value!r} is not one of {allowed}", hint)]
         # Prefer the diagnosis of a member of the right kind: its issues are the specific ones.
         fitting = [r for m, r in zip(members, results) if self.same_kind(m, value)]
         if not fitting:
-            return [_Issue(path, f"`{_dotted(path)}`: expected {self.describe(t)}, got {kind_of(value)}")]
+            return [Finding(BODY_CODE, path, f"`{dotted(path)}`: expected {self.describe(t)}, got {kind_of(value)}")]
         return min(fitting, key=len)
 
     def check_object(
@@ -189,8 +174,8 @@ class _Checker:
         properties: dict[str, dict[str, Any]],
         additional: dict[str, str] | None,
         path: BodyPath,
-    ) -> list[_Issue]:
-        issues: list[_Issue] = []
+    ) -> list[Finding]:
+        issues: list[Finding] = []
         for key, item in value.items():
             key_path = path + (key,)
             if isinstance(key, Expression):
@@ -205,9 +190,9 @@ class _Checker:
                 if additional is not None:
                     issues += self.check(item, self.resolve(additional), key_path)
                 else:
-                    issues.append(_Issue(key_path, f"unknown property `{key}`{_in(path)}", _property_hint(key, list(properties))))
+                    issues.append(Finding(BODY_CODE, key_path, f"unknown property `{key}`{_in(path)}", _property_hint(key, list(properties))))
             elif prop["flags"] & _READ_ONLY:
-                issues.append(_Issue(key_path, f"`{_dotted(key_path)}` is read-only and cannot be set"))
+                issues.append(Finding(BODY_CODE, key_path, f"`{dotted(key_path)}` is read-only and cannot be set"))
             elif item is None and not prop["flags"] & _REQUIRED:
                 continue  # Bicep lets optional properties be null
             else:
@@ -215,13 +200,13 @@ class _Checker:
         if not any(isinstance(k, Expression) for k in value):
             for name, prop in properties.items():
                 if prop["flags"] & (_REQUIRED | _READ_ONLY) == _REQUIRED and name not in value:
-                    issues.append(_Issue(path, f"missing required property `{name}`{_in(path)}", missing=True))
+                    issues.append(Finding(BODY_CODE, path, f"missing required property `{name}`{_in(path)}"))
         return issues
 
-    def discriminated(self, value: dict[str | Expression, Value], t: dict[str, Any], path: BodyPath) -> list[_Issue]:
+    def discriminated(self, value: dict[str | Expression, Value], t: dict[str, Any], path: BodyPath) -> list[Finding]:
         key = t["discriminator"]
         if key not in value:
-            return [_Issue(path, f"missing required property `{key}`{_in(path)}", missing=True)]
+            return [Finding(BODY_CODE, path, f"missing required property `{key}`{_in(path)}")]
         chosen = value[key]
         if isinstance(chosen, Expression):
             return []
@@ -229,35 +214,32 @@ class _Checker:
         if not isinstance(chosen, str) or chosen not in elements:
             allowed = ", ".join(repr(v) for v in elements)
             hint = did_you_mean(str(chosen), list(elements))
-            return [_Issue(path + (key,), f"`{_dotted(path + (key,))}`: {chosen!r} is not one of {allowed}", hint)]
+            return [Finding(BODY_CODE, path + (key,), f"`{dotted(path + (key,))}`: {chosen!r} is not one of {allowed}", hint)]
         branch = self.resolve(elements[chosen])
         merged = {**t.get("baseProperties", {}), **branch.get("properties", {})}
         return self.check_object(value, merged, branch.get("additionalProperties"), path)
 
 
-def check_body(library: TypeLibrary, declaration: ResourceDeclaration) -> list[BicepFinding]:
-    """Type-data findings for one declaration, sorted by position."""
+def check_body(library: TypeLibrary, declaration: ResourceDeclaration, file: str = ""
+               ) -> list[Diagnostic]:
+    """Type-data findings for one declaration, placed in `file`, sorted by position."""
     decl = declaration
     at_decl = (decl.line, decl.col)
     found = library.resource_type(decl.type, decl.api_version)
     if found is None:
         full = f"{decl.type}@{decl.api_version}" if decl.api_version else decl.type
-        return [
-            BicepFinding(
-                *at_decl,
-                f"no type data for {full}: the Bicep compiler would not check this body (BCP081)",
-                "use a type and api version present in bicep-types-az",
-                missing_type=decl.type,
-            )
-        ]
+        return [diagnostic(
+            BODY_CODE, file, *at_decl,
+            f"no type data for {full}: the Bicep compiler would not check this body (BCP081)",
+            "use a type and api version present in bicep-types-az")]
     type_file, resource = found
     if decl.existing or isinstance(decl.body, Expression):
         return []
-    findings: list[BicepFinding] = []
+    findings: list[Diagnostic] = []
     if resource.get("writableScopes") == 0:
-        findings.append(
-            BicepFinding(*at_decl, f"{decl.type}@{decl.api_version} is read-only", "declare it `existing`")
-        )
+        findings.append(diagnostic(BODY_CODE, file, *at_decl,
+                                   f"{decl.type}@{decl.api_version} is read-only",
+                                   "declare it `existing`"))
     body = decl.body
     name = body.get("name")
     if decl.type.count("/") >= 2 and isinstance(name, str) and "/" in name:
@@ -265,29 +247,38 @@ def check_body(library: TypeLibrary, declaration: ResourceDeclaration) -> list[B
         # constrains only the last segment.
         body = {**body, "name": name.rsplit("/", 1)[1]}
     checker = _Checker(type_file.types)
-    for issue in checker.check(body, checker.resolve(resource["body"]), ()):
-        if issue.missing and not issue.path:
-            position = at_decl
-        else:
-            position = decl.body_positions.get(issue.path, at_decl)
-        findings.append(BicepFinding(*position, issue.message, issue.hint))
+    for finding in checker.check(body, checker.resolve(resource["body"]), ()):
+        # The one locator of body paths: a key's or an item's position, else (the body
+        # as a whole) the declaration's.
+        findings.append(diagnostic(finding.code, file,
+                                   *decl.body_positions.get(finding.path, at_decl),
+                                   finding.message, finding.hint))
     return sorted(findings, key=lambda f: (f.line, f.col))
 
 
-def verify_bicep(text: str, library: TypeLibrary | None) -> list[BicepFinding]:
-    """Syntax errors; when there are none and a library is given, body findings of every resource."""
-    syntax, bodies = bicep_findings(text, library)
+def verify_bicep(text: str, library: TypeLibrary | None, file: str = "") -> list[Diagnostic]:
+    """Syntax errors; when there are none and a library is given, body findings of every
+    resource (but those of the types facts.TYPES_WITHOUT_REFERENCE_DATA lists)."""
+    syntax, bodies, _ = bicep_findings(text, library, file)
     return syntax or bodies
 
 
-def bicep_findings(text: str, library: TypeLibrary | None
-                   ) -> tuple[list[BicepFinding], list[BicepFinding]]:
-    """(syntax errors, body findings) from one parse; body findings only when the syntax
-    is clean and a library is given."""
+def bicep_findings(text: str, library: TypeLibrary | None, file: str = ""
+                   ) -> tuple[list[Diagnostic], list[Diagnostic], dict[str, tuple[int, int]]]:
+    """(syntax errors, body findings, unchecked types) from one parse; body findings only
+    when the syntax is clean and a library is given. A type the reference data lacks
+    (facts.TYPES_WITHOUT_REFERENCE_DATA) is the data's gap, not the file's: it is left
+    unchecked, with the position of its first declaration, for verify to note."""
     tree, src = parse(text)
-    syntax = syntax_findings(tree.root_node, src)
+    syntax = syntax_findings(tree.root_node, src, file)
     if syntax or library is None:
-        return syntax, []
-    bodies = [f for decl in declarations(tree.root_node, src, None)
-              for f in check_body(library, decl)]
-    return [], sorted(bodies, key=lambda f: (f.line, f.col))
+        return syntax, [], {}
+    bodies: list[Diagnostic] = []
+    unchecked: dict[str, tuple[int, int]] = {}
+    for decl in declarations(tree.root_node, src, None):
+        if decl.type in facts.TYPES_WITHOUT_REFERENCE_DATA and \
+                library.resource_type(decl.type, decl.api_version) is None:
+            unchecked.setdefault(decl.type, (decl.line, decl.col))
+        else:
+            bodies += check_body(library, decl, file)
+    return [], sorted(bodies, key=lambda f: (f.line, f.col)), unchecked

@@ -28,9 +28,3 @@ def at(cluster: Cluster, key: str, fallback: str | None = None) -> TopologyPath:
         key = fallback
     return ("clusters", cluster.index, key)
 
-
-def dotted(path: TopologyPath) -> str:
-    text = ""
-    for step in path:
-        text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else str(step)
-    return text or "the topology"

@@ -94,7 +94,7 @@ def check_rollout(plan: Plan) -> Iterator[Finding]:
 
 def check_extra_cilium_values(plan: Plan) -> Iterator[Finding]:
     """Extra Helm values may add to aksmesh's, never change what it sets."""
-    from ..cilium_values import aksmesh_values, owned_paths  # the values aksmesh writes, decided once
+    from ..flux.cilium_values import aksmesh_values, owned_paths  # the values aksmesh writes, decided once
 
     for c in plan.clusters:
         if not c.extra_cilium_values:

@@ -86,7 +86,7 @@ def check_unique_services(plan: Plan) -> Iterator[Finding]:
 def check_service_validity(plan: Plan) -> Iterator[Finding]:
     """What the Kubernetes API server would refuse in a global service's Service (the rules
     of k8s_validation, which verify applies to the rendered objects too)."""
-    from .. import k8s_validation
+    from ..flux import k8s_validation
 
     for service in plan.global_services:
         where = ("globalServices", service.index)

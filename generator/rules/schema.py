@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..diagnostics import Code, Finding, Severity, did_you_mean
-from .common import TopologyPath, dotted
+from ..diagnostics import Code, Finding, Severity, did_you_mean, dotted
+from .common import TopologyPath
 
 # The codes this family's rules yield, registered by diagnostics.codes().
 CODES = (
@@ -30,6 +30,7 @@ CODES = (
          "clusters:\n  - name: ne\n    id: 600  # above 511"),
 )
 
+TOPOLOGY = "the topology"  # how a finding names the empty path: the whole file
 # A typo'd key is worth a line each; a file of thousands of them is one finding more.
 MAX_UNKNOWN_KEYS_REPORTED = 20
 
@@ -41,11 +42,11 @@ def check_schema(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
     very end, where Python's also accept a trailing newline); jsonschema, imported only
     for an invalid topology, says what is wrong and where.
     """
-    import jsonschema_rs
+    from ..json_schema import validator
 
     # jsonschema-rs takes JSON only, and counts 1.0 as an integer; a topology has no use
     # for numbers with a point, nor for dates, bytes or sets: let jsonschema judge those.
-    if _json_without_floats(data) and jsonschema_rs.validator_for(schema).is_valid(data):
+    if _json_without_floats(data) and validator(schema).is_valid(data):
         return
     from jsonschema import Draft202012Validator, validators
 
@@ -63,14 +64,14 @@ def check_schema(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
                 seen.add(finding)
                 yield finding
     if not seen:
-        for error in jsonschema_rs.validator_for(schema).iter_errors(data):
+        for error in validator(schema).iter_errors(data):
             path = tuple(error.instance_path)
-            yield Finding("AKM104", path, f"{dotted(path)}: {error.message}")
+            yield Finding("AKM104", path, f"{dotted(path, TOPOLOGY)}: {error.message}")
 
 
 def _schema_findings(error: Any) -> Iterator[Finding]:
     path: TopologyPath = tuple(error.absolute_path)
-    where = dotted(path)
+    where = dotted(path, TOPOLOGY)
     kind = error.validator
     instance = error.instance
     about = _first_sentence(error.schema.get("description", ""))

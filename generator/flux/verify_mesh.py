@@ -6,19 +6,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import manifests
-from .diagnostics import Diagnostic, diagnostic
-from .plan_records import Plan
+from ..diagnostics import Diagnostic, diagnostic
+from ..plan_records import Plan
+from .render import GLOBAL_SERVICES_FILE, SEGMENTATION_FILE
 
 if TYPE_CHECKING:
-    from .reachability import MeshObjects, Policy
+    from .cilium_policy import Policy
+    from .rendered_objects import MeshObjects
 
 
-MESH_OBJECT_FILES = ("mesh-apps/global-services.yaml", "mesh-apps/cross-cluster-ingress.yaml")
+MESH_OBJECT_FILES = (GLOBAL_SERVICES_FILE, SEGMENTATION_FILE)
 
 
 def mesh_objects(plan: Plan, files: dict[str, str]) -> MeshObjects:
     """The reachability model's reading of every cluster's rendered mesh apps."""
-    from .reachability import read_objects
+    from .rendered_objects import read_objects
 
     objects = {}
     for cluster in plan.clusters:
@@ -32,7 +34,7 @@ def mesh_objects(plan: Plan, files: dict[str, str]) -> MeshObjects:
 def probe_policies(plan: Plan, namespaces: tuple[str, ...]) -> dict[str, tuple[Policy, ...]]:
     """A user's own policy in every namespace of every cluster, admitting its own namespace
     only: segmentation must leave it exactly as restrictive as it was."""
-    from .reachability import parse_policy
+    from .cilium_policy import parse_policy
 
     return {c.name: tuple(parse_policy({
         "kind": "CiliumNetworkPolicy",
@@ -47,7 +49,8 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     cluster or from outside the mesh changes, with or without a user's own policies
     (AKM541); every global service load-balances to its backends, in its affinity's order
     (AKM542)."""
-    from .reachability import ModelError, namespaces_named
+    from .cilium_policy import ModelError
+    from .rendered_objects import namespaces_named
 
     where = f"{plan.name}/clusters"
     if not plan.global_services and plan.segmentation is None:
@@ -63,7 +66,7 @@ def verify_mesh_intent(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     diagnostics = []
     for (code, cluster, verb), cases in sorted(found.items()):
         diagnostics.append(diagnostic(
-            code, f"{where}/{cluster}/mesh-apps/cross-cluster-ingress.yaml", 1, 1,
+            code, f"{where}/{cluster}/{SEGMENTATION_FILE}", 1, 1,
             f"reachability model: in {cluster}, {cases[0]}"
             + (f", and {len(cases) - 1} more" if len(cases) > 1 else "")
             + (", not what the topology declares" if code == "AKM540"
@@ -76,7 +79,7 @@ def _policy_mismatches(plan: Plan, mesh: MeshObjects, namespaces: tuple[str, ...
                        ) -> dict[tuple[str, str, str], list[str]]:
     """(code, destination cluster, verb) -> each case in which the rendered policies admit
     or refuse otherwise than declared (AKM540) or than without them (AKM541)."""
-    from .mesh_intent import Endpoints
+    from ..mesh_intent import Endpoints
     from .reachability import evaluate
 
     declared: dict[tuple[str, str], set[tuple[str, str]]] = {}
@@ -128,7 +131,7 @@ def _backend_mismatches(plan: Plan, mesh: MeshObjects, where: str) -> list[Diagn
             actual = model.get(cluster.name, ())
             if actual != expected:
                 diagnostics.append(diagnostic(
-                    "AKM542", f"{where}/{cluster.name}/mesh-apps/global-services.yaml", 1, 1,
+                    "AKM542", f"{where}/{cluster.name}/{GLOBAL_SERVICES_FILE}", 1, 1,
                     f"reachability model: in {cluster.name}, {service.namespace}/"
                     f"{service.name} load-balances to {_groups(actual)} instead of "
                     f"{_groups(expected)}"))
@@ -136,6 +139,6 @@ def _backend_mismatches(plan: Plan, mesh: MeshObjects, where: str) -> list[Diagn
 
 
 def _groups(groups: tuple[tuple[str, ...], ...]) -> str:
-    from .mesh_intent import preference_text
+    from ..mesh_intent import preference_text
 
     return preference_text(groups)

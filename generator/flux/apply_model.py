@@ -34,7 +34,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import facts
+from .. import facts
 
 SSA_ANNOTATION = "kustomize.toolkit.fluxcd.io/ssa"
 PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
@@ -67,7 +67,10 @@ class Placed:
 
 
 @dataclass(frozen=True)
-class Problem:
+class Failure:
+    """The model's answer where a Kustomization does not apply: which one, the file at
+    fault, and why (verify_apply makes it an AKM520 Diagnostic)."""
+
     kustomization: str
     file: str
     message: str
@@ -111,13 +114,13 @@ def build(directory: str, documents: dict[str, list[dict[str, Any]]]) -> list[Pl
 
 
 def apply_cluster(root: str, gitops_path: str, documents: dict[str, list[dict[str, Any]]]
-                  ) -> list[Problem]:
+                  ) -> list[Failure]:
     """Apply clusters/<c>/ (`root`) as its flux-system Kustomization would, then every
     Kustomization it creates once its dependencies are Ready; the problems, in order.
 
     Kustomizations reconcile concurrently: one sees only what was there before it (its
     creator's work) and what its `dependsOn` Kustomizations, Ready, have installed."""
-    problems: list[Problem] = []
+    problems: list[Failure] = []
     ready: dict[str, bool] = {}
     effects: dict[str, ClusterState] = {}  # what each Kustomization added to the cluster
     visible: dict[str, set[str]] = {"flux-system": set()}  # whose effects each one sees
@@ -133,7 +136,7 @@ def apply_cluster(root: str, gitops_path: str, documents: dict[str, list[dict[st
         try:
             objects = build(directory, documents)
         except BuildError as error:
-            problems.append(Problem(name, error.file, error.message))
+            problems.append(Failure(name, error.file, error.message))
             ready[name] = False
             continue
         problem = _apply_staged(name, spec, objects, state)
@@ -164,7 +167,7 @@ def apply_cluster(root: str, gitops_path: str, documents: dict[str, list[dict[st
                 queue.append((child_name, child_path, child_spec))
     for name, _, spec, _ in waiting:
         depends = ", ".join(d.get("name") for d in spec.get("dependsOn") or ())
-        problems.append(Problem(name, root, f"never applied: its dependencies ({depends}) "
+        problems.append(Failure(name, root, f"never applied: its dependencies ({depends}) "
                                 "never become Ready"))
     return problems
 
@@ -174,12 +177,12 @@ def _chart(helm_release: dict[str, Any]) -> str | None:
 
 
 def _apply_staged(name: str, spec: dict[str, Any], objects: list[Placed], state: ClusterState
-                  ) -> Problem | None:
+                  ) -> Failure | None:
     # Rule 6.
     if not spec.get("decryption"):
         for placed in objects:
             if placed.kind == "Secret" and "sops" in placed.object:
-                return Problem(name, placed.file, f"{placed.describe()} is SOPS encrypted and "
+                return Failure(name, placed.file, f"{placed.describe()} is SOPS encrypted and "
                                f"the Kustomization does not decrypt")
     # Rule 2: the stages, in order.
     definitions = [p for p in objects if p.kind in ("Namespace", "CustomResourceDefinition",
@@ -191,7 +194,7 @@ def _apply_staged(name: str, spec: dict[str, Any], objects: list[Placed], state:
         for placed in stage:
             refusal = _dry_run(placed, state)
             if refusal:
-                return Problem(name, placed.file, f"{placed.describe()}: {refusal}; the "
+                return Failure(name, placed.file, f"{placed.describe()}: {refusal}; the "
                                f"Kustomization {name} applies nothing")
         for placed in stage:
             if placed.kind == "Namespace":

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import manifests
-from .diagnostics import Diagnostic, diagnostic
-from .plan_records import Plan
+from ..diagnostics import Diagnostic, diagnostic
+from ..plan_records import Plan
+from .render import MESH_VALUES_FILE, VALUES_FILE
 
 
 def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
@@ -18,8 +19,6 @@ def verify_apply_order(plan: Plan, files: dict[str, str]) -> list[Diagnostic]:
     import yaml
 
     from . import apply_model, k8s_validation
-
-    from .render import MESH_VALUES_FILE, VALUES_FILE
 
     documents: dict[str, list[dict[str, Any]]] = {}
     for path, text in files.items():

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import facts
+from .. import facts
 from .helm_values import merged_values
-from .plan_records import Cluster, Plan
+from ..plan_records import Cluster, Plan
 
 
 def mesh_values(plan: Plan) -> dict[str, Any]:
