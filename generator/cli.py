@@ -149,7 +149,8 @@ def ca_init(args: argparse.Namespace) -> None:
 
 
 def ca_show(args: argparse.Namespace) -> None:
-    from .ca import CaError, ca_facts, ca_subject
+    from .ca import CaError
+    from .ca_certificate import ca_facts, ca_subject
     from .inputs import load_shared_ca, shared_ca_path
 
     target = shared_ca_path(args.topology)

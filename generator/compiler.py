@@ -165,7 +165,8 @@ def _shared_ca(path: Path, display: str) -> tuple["SharedCa | None", list[Diagno
 def _ca_lifetime(ca: "SharedCa", ca_path: Path, now: datetime.datetime | None
                  ) -> list[Diagnostic]:
     """Whether certgen can keep renewing the leaves from this CA, and for how long."""
-    from .ca import CaError, ca_facts, lifetime_problems
+    from .ca import CaError
+    from .ca_certificate import ca_facts, lifetime_problems
 
     try:
         found = ca_facts(ca)

@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from conftest import PROJECT, VALID, run_cli
-from generator import ca, compiler, facts
+from generator import ca, ca_certificate, compiler, facts
 from generator.backends import ca_wiring
 from generator.inputs import load_shared_ca, shared_ca_path
 from test_ca import sops_decrypt
@@ -50,7 +50,7 @@ def test_the_example_cas_outlive_their_leaves_by_years(path):
 def test_the_clear_certificate_is_the_encrypted_one(path):
     """`ca show` and `check` read the annotation; the clusters use the encrypted values."""
     shared = ca.inspect_ca_file(path.read_text(encoding="utf-8"))
-    found = ca.ca_facts(shared)
+    found = ca_certificate.ca_facts(shared)
     cert = _certificate(shared.text)
     assert found.fingerprint_sha256.replace(":", "") == cert.fingerprint(hashes.SHA256()).hex().upper()
     assert found.not_after == cert.not_valid_after_utc
@@ -93,11 +93,11 @@ def test_the_validity_read_from_der_is_what_cryptography_reads(not_before, not_a
     pem = _self_signed(not_before, not_after, version)
     cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
     assert cert.version is version
-    found = ca.ca_facts(_shared(pem))
+    found = ca_certificate.ca_facts(_shared(pem))
     assert (found.not_before, found.not_after) == \
         (cert.not_valid_before_utc, cert.not_valid_after_utc) == (not_before, not_after)
     assert found.fingerprint_sha256.replace(":", "") == cert.fingerprint(hashes.SHA256()).hex().upper()
-    assert ca.ca_subject(_shared(pem)) == "CN=Cilium CA"
+    assert ca_certificate.ca_subject(_shared(pem)) == "CN=Cilium CA"
 
 
 def _damaged(how: str) -> str:
@@ -123,7 +123,7 @@ def _damaged(how: str) -> str:
                                  "not base64", "two certificates"])
 def test_a_damaged_certificate_is_a_ca_error_not_a_crash(how):
     with pytest.raises(ca.CaError) as raised:
-        ca.ca_facts(_shared(_damaged(how)))
+        ca_certificate.ca_facts(_shared(_damaged(how)))
     assert "recreate it" in raised.value.hint
 
 
@@ -148,8 +148,8 @@ def compiler_values(result, cluster: str) -> dict:
                          yaml.safe_load(result.files[f"clusters/{cluster}/cilium/values.yaml"]))
 
 
-def _facts(days_valid: int, issued: datetime.datetime) -> ca.CaFacts:
-    return ca.CaFacts("00", issued, issued + datetime.timedelta(days=days_valid), ())
+def _facts(days_valid: int, issued: datetime.datetime) -> ca_certificate.CaFacts:
+    return ca_certificate.CaFacts("00", issued, issued + datetime.timedelta(days=days_valid), ())
 
 
 ISSUED = datetime.datetime(2026, 12, 1, tzinfo=UTC)
@@ -164,16 +164,16 @@ ISSUED = datetime.datetime(2026, 12, 1, tzinfo=UTC)
 ])
 def test_check_warns_well_before_certgen_stops(days_later, codes):
     now = ISSUED + datetime.timedelta(days=days_later)
-    assert [code for code, _, _ in ca.lifetime_problems(_facts(3650, ISSUED), now)] == codes
+    assert [code for code, _, _ in ca_certificate.lifetime_problems(_facts(3650, ISSUED), now)] == codes
 
 
 def test_the_old_three_year_ca_is_flagged_from_its_nineteenth_month():
-    problems = ca.lifetime_problems(_facts(1095, ISSUED), ISSUED + datetime.timedelta(days=560))
+    problems = ca_certificate.lifetime_problems(_facts(1095, ISSUED), ISSUED + datetime.timedelta(days=560))
     assert [code for code, _, _ in problems] == ["AKM610"]
 
 
 def test_a_ca_shorter_than_a_leaf_is_an_error():
-    assert [c for c, _, _ in ca.lifetime_problems(_facts(300, ISSUED), ISSUED)] == ["AKM611"]
+    assert [c for c, _, _ in ca_certificate.lifetime_problems(_facts(300, ISSUED), ISSUED)] == ["AKM611"]
 
 
 def _topology_with_ca(tmp_path, recipient: str):
