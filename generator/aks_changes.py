@@ -14,11 +14,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .diagnostics import Code, Severity
 from .state import POOL_ATTRIBUTES, aks_record, pool_record
 from .state_changes import Change
 
 if TYPE_CHECKING:
     from .plan_records import Cluster, Plan
+
+# The codes of these changes, registered by diagnostics.codes().
+CODES = (
+    Code("AKM714", Severity.ERROR, "system-pool setting AKS cannot change on a running pool",
+         "AKS fixes a node pool's VM size, availability zones, maxPods and OS disk type "
+         "when it creates the pool: changed on a running cluster, the deployment fails. "
+         "(Its node count changes in place, its OS SKU by reimaging every node.) "
+         "Disruptive.",
+         "aks:\n  systemPool:\n    vmSize: Standard_D8ds_v5  # was Standard_D4ds_v5"),
+    Code("AKM715", Severity.ERROR, "cluster setting AKS takes only at creation",
+         "Encryption at host, a private API server (without API Server VNet Integration) "
+         "and turning Microsoft Entra ID integration off cannot change on a running "
+         "cluster: the deployment fails. Disruptive.",
+         "aks:\n  encryptionAtHost: true  # the clusters were created without it"),
+)
 
 # System-pool setting (as the state record spells it): its class, code, and what AKS does.
 _POOL = {

@@ -3,8 +3,9 @@
 Rules never compute line numbers: they yield a `Finding` that names a topology path, and
 `locate` (in `load`) turns the path into a position. The registry, `codes()`, is the single
 source of codes, severities and explanations; docs are generated from it. Each rule family
-in `rules/` declares the codes its rules yield next to them; the codes of the other stages
-are declared below, and the registry joins them all, refusing a code declared twice.
+in `rules/` declares the codes its rules yield next to them, and so do the day-2
+classifications (`state_changes`, `aks_changes`); the codes of the other stages are declared
+below, and the registry joins them all, refusing a code declared twice.
 """
 
 from __future__ import annotations
@@ -249,75 +250,6 @@ INPUTS = (
          "generator/data/cilium/values.schema.json  # truncated by a failed copy"),
 )
 
-# 70x-71x: changes to a running mesh (against the committed .aksmesh-state.json)
-CHANGES = (
-    Code("AKM701", E, "cluster id changed",
-         "A running cluster's Cilium id is part of every security identity of its "
-         "endpoints: changing it breaks policies and connections across the mesh. "
-         "Disruptive: refused until acknowledged with --allow-disruptive.",
-         "clusters:\n  - name: we\n    id: 5  # the committed tree says 2"),
-    Code("AKM702", E, "cluster renamed",
-         "The name of a cluster names its Azure resources and its Flux tree: a rename "
-         "creates a new stack and orphans the running cluster. Disruptive.",
-         "clusters:\n  - name: west  # was `we`, same id"),
-    Code("AKM703", E, "cluster address changed",
-         "The VNet, node subnet, pod or service range, DNS service IP or ClusterMesh IP "
-         "of a running cluster cannot change in place. Disruptive.",
-         "clusters:\n  - name: we\n    podCidr: 10.121.0.0/16  # was 10.120.0.0/16"),
-    Code("AKM704", E, "maxConnectedClusters changed",
-         "clustermesh.maxConnectedClusters sets the identity bits of every cluster: "
-         "changing it means reinstalling Cilium everywhere. Disruptive.",
-         "cilium:\n  maxConnectedClusters: 511  # was 255"),
-    Code("AKM705", E, "encryption mode changed",
-         "Switching WireGuard on or off restarts Cilium everywhere; clusters in "
-         "different modes cannot talk meanwhile. Disruptive.",
-         "cilium:\n  encryption: none  # was wireguard"),
-    Code("AKM706", E, "shared CA replaced",
-         "A new CA makes every cluster re-issue its mesh certificates; clusters on "
-         "different CAs cannot authenticate each other until all have. Disruptive.",
-         "aksmesh ca init topologies/mesh.yaml --force ...  # then render"),
-    Code("AKM707", E, "cluster removed",
-         "The cluster leaves the mesh, but Azure keeps its resources (incremental "
-         "deployment) and it keeps running without its Flux tree. Disruptive: render "
-         "writes REMOVED.md with the cleanup, once acknowledged.",
-         "clusters:  # `fc` no longer listed"),
-    Code("AKM708", E, "deployment location changed",
-         "The subscription deployment lives in the first Azure cluster's region; ARM "
-         "refuses the same deployment name in another location. Disruptive.",
-         "clusters:  # the first cluster, ne (northeurope), removed or moved down"),
-    Code("AKM709", E, "Kubernetes downgrade or skipped minor",
-         "AKS neither downgrades a cluster nor skips a minor version when it "
-         "upgrades. Refused: no acknowledgement makes it work.",
-         'kubernetesVersion: "1.35"  # the committed tree says 1.37'),
-    Code("AKM710", E, "Cilium downgrade or skipped minor",
-         "Cilium upgrades one minor release at a time and does not downgrade a running "
-         "release (Cilium upgrade guide). Refused.",
-         'cilium:\n  version: "1.19.0"  # the committed tree says 1.20.0'),
-    Code("AKM711", E, "state record not readable",
-         "The tree's .aksmesh-state.json, which records the running mesh, is not what "
-         "aksmesh writes: without it changes cannot be classified.",
-         "out/mesh/.aksmesh-state.json  # edited by hand, or cut short"),
-    Code("AKM712", W, "acknowledgement matches no change",
-         "--allow-disruptive names a code or key that no disruptive change of this "
-         "run has: it is probably misspelled.",
-         "aksmesh render --allow-disruptive clusters.we.idd topologies/mesh.yaml"),
-    Code("AKM713", E, "cluster moved to another region",
-         "Azure does not move a resource group, VNet or AKS cluster between regions: "
-         "the deployment fails, or the cluster would be a new one. Disruptive.",
-         "clusters:\n  - name: we\n    region: swedencentral  # was westeurope"),
-    Code("AKM714", E, "system-pool setting AKS cannot change on a running pool",
-         "AKS fixes a node pool's VM size, availability zones, maxPods and OS disk type "
-         "when it creates the pool: changed on a running cluster, the deployment fails. "
-         "(Its node count changes in place, its OS SKU by reimaging every node.) "
-         "Disruptive.",
-         "aks:\n  systemPool:\n    vmSize: Standard_D8ds_v5  # was Standard_D4ds_v5"),
-    Code("AKM715", E, "cluster setting AKS takes only at creation",
-         "Encryption at host, a private API server (without API Server VNet Integration) "
-         "and turning Microsoft Entra ID integration off cannot change on a running "
-         "cluster: the deployment fails. Disruptive.",
-         "aks:\n  encryptionAtHost: true  # the clusters were created without it"),
-)
-
 # 9xx: the output tree
 OUTPUT = (
     Code("AKM901", E, "output tree out of date",
@@ -348,7 +280,9 @@ OUTPUT = (
 def code_sections() -> tuple[tuple[str, tuple[Code, ...]], ...]:
     """Every code, under the stage or rule family that yields it, in the registry's order
     (a heading comes back where numbers interleave: load's AKM106 follows the schema's)."""
-    # Imported here: the rule families import this module's records.
+    # Imported here: the rule families and the day-2 classification import this module's
+    # records.
+    from . import aks_changes, state_changes
     from .rules import addresses, day2, mesh, names, platform, schema
 
     return (("Reading the file", READING), ("The schema", schema.CODES),
@@ -356,7 +290,8 @@ def code_sections() -> tuple[tuple[str, tuple[Code, ...]], ...]:
             ("Global services and segmentation", mesh.CODES),
             ("Addresses", addresses.CODES), ("Platform support", platform.CODES),
             ("Verification of the rendered tree", VERIFYING),
-            ("Inputs besides the topology", INPUTS), ("Changes to a running mesh", CHANGES),
+            ("Inputs besides the topology", INPUTS),
+            ("Changes to a running mesh", state_changes.CODES + aks_changes.CODES),
             ("Rollout waves and extra Cilium values", day2.CODES),
             ("The output tree", OUTPUT))
 

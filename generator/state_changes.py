@@ -21,12 +21,71 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import facts
-from .diagnostics import Finding
+from .diagnostics import Code, Finding, Severity
 from .state import ca_digest, flow_text
 
 if TYPE_CHECKING:
     from .ca import SharedCa
     from .plan_records import Cluster, Plan
+
+
+# The codes of these changes, registered by diagnostics.codes().
+CODES = (
+    Code("AKM701", Severity.ERROR, "cluster id changed",
+         "A running cluster's Cilium id is part of every security identity of its "
+         "endpoints: changing it breaks policies and connections across the mesh. "
+         "Disruptive: refused until acknowledged with --allow-disruptive.",
+         "clusters:\n  - name: we\n    id: 5  # the committed tree says 2"),
+    Code("AKM702", Severity.ERROR, "cluster renamed",
+         "The name of a cluster names its Azure resources and its Flux tree: a rename "
+         "creates a new stack and orphans the running cluster. Disruptive.",
+         "clusters:\n  - name: west  # was `we`, same id"),
+    Code("AKM703", Severity.ERROR, "cluster address changed",
+         "The VNet, node subnet, pod or service range, DNS service IP or ClusterMesh IP "
+         "of a running cluster cannot change in place. Disruptive.",
+         "clusters:\n  - name: we\n    podCidr: 10.121.0.0/16  # was 10.120.0.0/16"),
+    Code("AKM704", Severity.ERROR, "maxConnectedClusters changed",
+         "clustermesh.maxConnectedClusters sets the identity bits of every cluster: "
+         "changing it means reinstalling Cilium everywhere. Disruptive.",
+         "cilium:\n  maxConnectedClusters: 511  # was 255"),
+    Code("AKM705", Severity.ERROR, "encryption mode changed",
+         "Switching WireGuard on or off restarts Cilium everywhere; clusters in "
+         "different modes cannot talk meanwhile. Disruptive.",
+         "cilium:\n  encryption: none  # was wireguard"),
+    Code("AKM706", Severity.ERROR, "shared CA replaced",
+         "A new CA makes every cluster re-issue its mesh certificates; clusters on "
+         "different CAs cannot authenticate each other until all have. Disruptive.",
+         "aksmesh ca init topologies/mesh.yaml --force ...  # then render"),
+    Code("AKM707", Severity.ERROR, "cluster removed",
+         "The cluster leaves the mesh, but Azure keeps its resources (incremental "
+         "deployment) and it keeps running without its Flux tree. Disruptive: render "
+         "writes REMOVED.md with the cleanup, once acknowledged.",
+         "clusters:  # `fc` no longer listed"),
+    Code("AKM708", Severity.ERROR, "deployment location changed",
+         "The subscription deployment lives in the first Azure cluster's region; ARM "
+         "refuses the same deployment name in another location. Disruptive.",
+         "clusters:  # the first cluster, ne (northeurope), removed or moved down"),
+    Code("AKM709", Severity.ERROR, "Kubernetes downgrade or skipped minor",
+         "AKS neither downgrades a cluster nor skips a minor version when it "
+         "upgrades. Refused: no acknowledgement makes it work.",
+         'kubernetesVersion: "1.35"  # the committed tree says 1.37'),
+    Code("AKM710", Severity.ERROR, "Cilium downgrade or skipped minor",
+         "Cilium upgrades one minor release at a time and does not downgrade a running "
+         "release (Cilium upgrade guide). Refused.",
+         'cilium:\n  version: "1.19.0"  # the committed tree says 1.20.0'),
+    Code("AKM711", Severity.ERROR, "state record not readable",
+         "The tree's .aksmesh-state.json, which records the running mesh, is not what "
+         "aksmesh writes: without it changes cannot be classified.",
+         "out/mesh/.aksmesh-state.json  # edited by hand, or cut short"),
+    Code("AKM712", Severity.WARNING, "acknowledgement matches no change",
+         "--allow-disruptive names a code or key that no disruptive change of this "
+         "run has: it is probably misspelled.",
+         "aksmesh render --allow-disruptive clusters.we.idd topologies/mesh.yaml"),
+    Code("AKM713", Severity.ERROR, "cluster moved to another region",
+         "Azure does not move a resource group, VNet or AKS cluster between regions: "
+         "the deployment fails, or the cluster would be a new one. Disruptive.",
+         "clusters:\n  - name: we\n    region: swedencentral  # was westeurope"),
+)
 
 
 @dataclass(frozen=True)
