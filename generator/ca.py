@@ -16,16 +16,18 @@ import datetime
 import os
 import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from . import facts
+
+if TYPE_CHECKING:
+    import subprocess
 
 # Only the data is encrypted so that metadata stays reviewable in Git (Flux's documented
 # setting); sops' MAC still covers every value, so nothing may edit the file afterwards.
@@ -177,6 +179,8 @@ def encrypt_with_sops(plaintext_yaml: str, age_recipients: list[str], sops: str 
 def _run_sops(command: list[str], stdin: str, env: dict[str, str]
               ) -> subprocess.CompletedProcess[str]:
     """sops `command` on `stdin`; CaError when it cannot run or does not finish in time."""
+    import subprocess  # here: every render reads the CA file, only `ca` commands run sops
+
     try:
         return subprocess.run(command, input=stdin, capture_output=True, text=True,
                               env=env, timeout=SOPS_TIMEOUT_SECONDS, check=False)
