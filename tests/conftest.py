@@ -152,8 +152,8 @@ def large_mesh(count: int, extra: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-# VALID with a third cluster, and rollout waves over the three (the day-2 tests).
-THREE = VALID.replace("aks:\n", """\
+# A third cluster for VALID, in the clusters' list.
+FC = """\
   - name: fc
     id: 3
     region: francecentral
@@ -161,8 +161,9 @@ THREE = VALID.replace("aks:\n", """\
     nodeSubnetCidr: 10.30.0.0/22
     podCidr: 10.130.0.0/16
     serviceCidr: 10.230.0.0/16
-aks:
-""", 1)
+"""
+# VALID with fc last, and rollout waves over the three (the day-2 tests).
+THREE = VALID.replace("aks:\n", FC + "aks:\n", 1)
 WAVES = THREE + """\
 rollout:
   waves:

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 import yaml
 
-from conftest import PROJECT, VALID, expected, run_cli
+from conftest import FC, PROJECT, VALID, expected, run_cli
 from generator import compiler
 from generator.flux.cilium_policy import OTHER_NAMESPACES, ModelError, parse_policy, pod, reserved
 from generator.flux.reachability import admits, backend_preference, evaluate
@@ -221,16 +221,7 @@ def test_every_global_service_load_balances_exactly_to_its_backends(four):
 
 
 # The valid topology with a third cluster, fc, between ne and we.
-THREE_CLUSTERS = VALID.replace("  - name: we\n", """\
-  - name: fc
-    id: 3
-    region: francecentral
-    vnetCidr: 10.30.0.0/16
-    nodeSubnetCidr: 10.30.0.0/22
-    podCidr: 10.130.0.0/16
-    serviceCidr: 10.230.0.0/16
-  - name: we
-""")
+THREE_CLUSTERS = VALID.replace("  - name: we\n", FC + "  - name: we\n")
 
 CUT = THREE_CLUSTERS + """\
 globalServices:
