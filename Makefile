@@ -7,9 +7,10 @@ TOPOLOGIES := $(wildcard topologies/*.yaml)
 TEMPLATE_SOURCES := $(shell find generator/templates -type f)
 COMPILED_TEMPLATES := generator/compiled_templates.py
 # Upstream files `make data` derives generator/data/ and tests/reference/ from (see
-# generator/data/README.md): this project's copy of them, kubernetes-validate's schemas, and
-# a git directory or checkout of Azure/bicep-types-az for the Azure types REFERENCE lacks.
-REFERENCE ?= ../shared/reference
+# generator/data/README.md): a folder of them (REFERENCE, no default: nothing else reads
+# it), kubernetes-validate's schemas, and a git directory or checkout of
+# Azure/bicep-types-az for the Azure types REFERENCE lacks.
+REFERENCE ?=
 KUBERNETES ?=
 BICEP_TYPES_AZ ?=
 
@@ -55,6 +56,7 @@ docs: $(INSTALLED)
 ## Re-derive the shipped verification data from upstream files (REFERENCE=, KUBERNETES=,
 ## BICEP_TYPES_AZ=).
 data: $(INSTALLED)
+	$(if $(REFERENCE),,$(error make data needs REFERENCE=<folder of upstream files>, see generator/data/README.md))
 	$(BIN)/python scripts/derive_data.py --reference $(REFERENCE) \
 		$(if $(KUBERNETES),--kubernetes $(KUBERNETES)) \
 		$(if $(BICEP_TYPES_AZ),--bicep-types-az $(BICEP_TYPES_AZ))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Derive the verification data aksmesh ships, from upstream files given as paths.
 
-    scripts/derive_data.py --reference ../shared/reference --kubernetes KUBERNETES_JSON_SCHEMA \
+    scripts/derive_data.py --reference REFERENCE --kubernetes KUBERNETES_JSON_SCHEMA \
         --bicep-types-az BICEP_TYPES_AZ
 
 writes `generator/data/` (shipped in the package: what render, check and validate verify
@@ -11,7 +11,7 @@ or commit, path, sha256 and licence of every input; sha256 of every output) and 
 `make data` runs it. The same inputs give byte-identical outputs (a test re-derives them).
 
 Inputs:
-- `--reference`: a folder laid out as this project's `shared/reference/`: `bicep-types/`
+- `--reference`: the folder of upstream files, laid out as `bicep-types/`
   (Azure/bicep-types-az `generated/*/<namespace>/<api-version>/types.json`), `flux/`
   (Flux CRD JSON schemas, `<group>/<kind>_<version>.json`, and `install-v<version>/`),
   `cilium/` (the chart's `values.schema.json` and `values.yaml`, `crds/`).
@@ -662,7 +662,7 @@ def write(outputs: dict[str, dict[str, bytes]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reference", type=Path, required=True,
-                        help="folder laid out as shared/reference/ (bicep-types/, flux/, cilium/)")
+                        help="folder of upstream files (bicep-types/, flux/, cilium/)")
     parser.add_argument("--kubernetes", type=Path,
                         help="kubernetes-validate's kubernetes-json-schema/ folder")
     parser.add_argument("--bicep-types-az", type=Path,

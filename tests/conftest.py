@@ -23,7 +23,7 @@ from generator.cli import main
 from generator.cache import CACHE_DIR_ENV
 
 PROJECT = Path(__file__).resolve().parent.parent
-# The upstream data the tests check against, laid out as this project's shared/reference:
+# The upstream data the tests check against, laid out as the folder `make data` reads:
 # links to the data aksmesh ships (generator/data), and the upstream files only the tests
 # read. scripts/derive_data.py derives both; nothing outside the repository is needed.
 REFERENCE = PROJECT / "tests" / "reference"
