@@ -121,19 +121,19 @@ def test_kubectl_refuses_a_generator_file_outside_the_kustomization(tmp_path):
     restrictions (RootOnly) a generator cannot read ../mesh-values.yaml, while a resource
     or a component directory in a parent directory builds (kustomize gives it a loader
     rooted there)."""
-    (tmp_path / "shared").mkdir()
-    (tmp_path / "shared" / "mesh-values.yaml").write_text("a: 1\n")
-    (tmp_path / "shared" / "kustomization.yaml").write_text(
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "mesh-values.yaml").write_text("a: 1\n")
+    (tmp_path / "common" / "kustomization.yaml").write_text(
         "configMapGenerator:\n  - name: m\n    files:\n      - values.yaml=mesh-values.yaml\n")
     direct = tmp_path / "direct"
     direct.mkdir()
     (direct / "kustomization.yaml").write_text(
-        "configMapGenerator:\n  - name: m\n    files:\n      - ../shared/mesh-values.yaml\n")
+        "configMapGenerator:\n  - name: m\n    files:\n      - ../common/mesh-values.yaml\n")
     result = subprocess.run([KUBECTL, "kustomize", str(direct)], capture_output=True, text=True)
     assert result.returncode != 0 and "security" in result.stderr + result.stdout
     via_directory = tmp_path / "via"
     via_directory.mkdir()
-    (via_directory / "kustomization.yaml").write_text("resources:\n  - ../shared\n")
+    (via_directory / "kustomization.yaml").write_text("resources:\n  - ../common\n")
     result = subprocess.run([KUBECTL, "kustomize", str(via_directory)], capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr

@@ -271,7 +271,7 @@ def test_a_signal_cleans_up_and_exits_without_a_traceback(tmp_path, sig, code):
 
 
 def _elsewhere(base):
-    shared = base / "shared"
+    shared = base / "elsewhere"
     shared.mkdir(exist_ok=True)
     (shared / "theirs.txt").write_text("the user's\n")
     return shared
@@ -426,9 +426,9 @@ def test_every_entry_the_user_owns_survives_a_render(tmp_path, valid_file):
     _rendered(out)
     shared = _elsewhere(tmp_path)
     mesh = out / "mesh"
-    (mesh / "common").symlink_to("../../shared")
+    (mesh / "common").symlink_to("../../elsewhere")
     (mesh / "clusters" / "ne" / "shared-link").symlink_to(shared)
-    (mesh / "theirs.txt").symlink_to("../../shared/theirs.txt")
+    (mesh / "theirs.txt").symlink_to("../../elsewhere/theirs.txt")
     (mesh / "dangling").symlink_to("nowhere")
     (mesh / "empty" / "deeper").mkdir(parents=True)
     (mesh / "clusters" / "ne" / "gotk-sync.yaml").write_text("# flux bootstrap's\n")
